@@ -1,0 +1,132 @@
+// End-to-end test of the SPA in headless Chromium against a running berth server.
+//
+//   BERTH_URL=http://127.0.0.1:8080 BERTH_ADMIN_USER=admin BERTH_ADMIN_PASSWORD=... \
+//     npm run test:browser
+//
+// BERTH_URL             the server (serving the built SPA at / and the API at /graphql); required
+// BERTH_ADMIN_USER      an owner account (default "admin")
+// BERTH_ADMIN_PASSWORD  its password; required
+// CHROMIUM_PATH         the browser (default /usr/bin/chromium, Debian's package)
+// BERTH_SCREENSHOT_DIR  if set, screenshots of the login page and the apps view go there
+//
+// The server must be fresh: the apps view is expected to show its empty state.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = process.env.BERTH_URL?.replace(/\/+$/, '');
+const USER = process.env.BERTH_ADMIN_USER || 'admin';
+const PASSWORD = process.env.BERTH_ADMIN_PASSWORD;
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = process.env.BERTH_SCREENSHOT_DIR;
+const TIMEOUT = 15_000;
+
+let userDataDir;
+let context;
+let page;
+
+before(async () => {
+  assert.ok(BASE_URL, 'set BERTH_URL to the berth server, e.g. http://127.0.0.1:8080');
+  assert.ok(PASSWORD, 'set BERTH_ADMIN_PASSWORD (and BERTH_ADMIN_USER, default admin)');
+  assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  if (SHOTS) await mkdir(SHOTS, { recursive: true });
+
+  userDataDir = await mkdtemp(join(tmpdir(), 'berth-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => console.error('page error:', err));
+});
+
+after(async () => {
+  await context?.close();
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+function pathOf(p) {
+  return new URL(p.url()).pathname;
+}
+
+async function screenshot(name) {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+test('signed out, a client route leads to the login page', async () => {
+  await page.goto(`${BASE_URL}/apps`);
+  await page.getByLabel('Username').waitFor();
+  assert.equal(pathOf(page), '/login');
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/apps');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await screenshot('login');
+});
+
+test('a wrong password shows an error and stays on the login page', async () => {
+  await page.goto(`${BASE_URL}/`);
+  await page.getByLabel('Username').fill(USER);
+  await page.getByLabel('Password').fill(`${PASSWORD}-wrong`);
+  // A marker on window survives only if the page is not reloaded.
+  await page.evaluate(() => {
+    window.__berthNoReload = true;
+  });
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  const message = (await alert.textContent())?.trim() ?? '';
+  assert.notEqual(message, '');
+  assert.equal(pathOf(page), '/login');
+  assert.equal(await page.evaluate(() => window.__berthNoReload), true, 'the page reloaded');
+  assert.equal(await page.getByLabel('Username').inputValue(), USER);
+  assert.equal(await page.getByRole('banner').count(), 0, 'the shell is shown after a failed login');
+  await screenshot('login-error');
+});
+
+test('the right password shows the user, the role and the empty apps view', async () => {
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  const banner = page.getByRole('banner');
+  await banner.waitFor();
+  await page.getByText('No apps installed yet').waitFor();
+  assert.equal(pathOf(page), '/apps');
+  assert.equal((await page.getByTestId('current-user').textContent())?.trim(), USER);
+  assert.match((await page.getByTestId('current-role').textContent()) ?? '', /^\s*owner\s*$/i);
+  const header = (await banner.textContent()) ?? '';
+  assert.ok(header.includes(USER), `header "${header}" lacks the user name`);
+  await page.getByRole('heading', { name: /^Apps/ }).waitFor();
+  await screenshot('apps');
+
+  // The session is the server's cookie: it survives a reload.
+  await page.reload();
+  await page.getByText('No apps installed yet').waitFor();
+  assert.equal((await page.getByTestId('current-user').textContent())?.trim(), USER);
+});
+
+test('logout returns to the login page', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByLabel('Username').waitFor();
+  assert.equal(pathOf(page), '/login');
+  assert.equal(await page.getByRole('banner').count(), 0);
+
+  // And the server forgot the session: a reload stays signed out.
+  await page.goto(`${BASE_URL}/apps`);
+  await page.getByLabel('Password').waitFor();
+  assert.equal(pathOf(page), '/login');
+});

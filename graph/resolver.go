@@ -1,0 +1,39 @@
+// Package graph holds berth's GraphQL resolvers. The schema is in
+// graph/schema; the generated executor in graph/generated.
+package graph
+
+import (
+	"context"
+
+	"berth/auth"
+	"berth/ent"
+	"berth/graph/generated"
+)
+
+// Resolver holds what the resolvers need. Mutations run in a transaction
+// (entgql.Transactioner), so resolvers reach the database through
+// client(ctx), never r.Client directly.
+type Resolver struct {
+	Client *ent.Client
+	Auth   *auth.Service
+}
+
+// NewSchema returns the executable schema with its resolvers and directives.
+func NewSchema(r *Resolver) generated.Config {
+	return generated.Config{
+		Resolvers: r,
+		Directives: generated.DirectiveRoot{
+			HasRole:    hasRole,
+			AppPrivate: appPrivate,
+		},
+	}
+}
+
+// client returns the transaction of the current mutation, or the plain
+// client for queries.
+func (r *Resolver) client(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return r.Client
+}
