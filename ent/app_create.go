@@ -344,10 +344,6 @@ func (_c *AppCreate) defaults() {
 		v := app.DefaultMemoryLimit
 		_c.mutation.SetMemoryLimit(v)
 	}
-	if _, ok := _c.mutation.Notes(); !ok {
-		v := app.DefaultNotes
-		_c.mutation.SetNotes(v)
-	}
 	if _, ok := _c.mutation.MailServerFqdn(); !ok {
 		v := app.DefaultMailServerFqdn
 		_c.mutation.SetMailServerFqdn(v)
@@ -413,9 +409,6 @@ func (_c *AppCreate) check() error {
 		if err := app.MemoryLimitValidator(v); err != nil {
 			return &ValidationError{Name: "memory_limit", err: fmt.Errorf(`ent: validator failed for field "App.memory_limit": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.Notes(); !ok {
-		return &ValidationError{Name: "notes", err: errors.New(`ent: missing required field "App.notes"`)}
 	}
 	if _, ok := _c.mutation.MailServerFqdn(); !ok {
 		return &ValidationError{Name: "mail_server_fqdn", err: errors.New(`ent: missing required field "App.mail_server_fqdn"`)}
@@ -816,6 +809,12 @@ func (u *AppUpsert) UpdateNotes() *AppUpsert {
 	return u
 }
 
+// ClearNotes clears the value of the "notes" field.
+func (u *AppUpsert) ClearNotes() *AppUpsert {
+	u.SetNull(app.FieldNotes)
+	return u
+}
+
 // SetChecklist sets the "checklist" field.
 func (u *AppUpsert) SetChecklist(v []schematype.ChecklistItem) *AppUpsert {
 	u.Set(app.FieldChecklist, v)
@@ -1101,6 +1100,13 @@ func (u *AppUpsertOne) SetNotes(v string) *AppUpsertOne {
 func (u *AppUpsertOne) UpdateNotes() *AppUpsertOne {
 	return u.Update(func(s *AppUpsert) {
 		s.UpdateNotes()
+	})
+}
+
+// ClearNotes clears the value of the "notes" field.
+func (u *AppUpsertOne) ClearNotes() *AppUpsertOne {
+	return u.Update(func(s *AppUpsert) {
+		s.ClearNotes()
 	})
 }
 
@@ -1564,6 +1570,13 @@ func (u *AppUpsertBulk) SetNotes(v string) *AppUpsertBulk {
 func (u *AppUpsertBulk) UpdateNotes() *AppUpsertBulk {
 	return u.Update(func(s *AppUpsert) {
 		s.UpdateNotes()
+	})
+}
+
+// ClearNotes clears the value of the "notes" field.
+func (u *AppUpsertBulk) ClearNotes() *AppUpsertBulk {
+	return u.Update(func(s *AppUpsert) {
+		s.ClearNotes()
 	})
 }
 

@@ -191,6 +191,12 @@ func (_u *AppUpdate) SetNillableNotes(v *string) *AppUpdate {
 	return _u
 }
 
+// ClearNotes clears the value of the "notes" field.
+func (_u *AppUpdate) ClearNotes() *AppUpdate {
+	_u.mutation.ClearNotes()
+	return _u
+}
+
 // SetChecklist sets the "checklist" field.
 func (_u *AppUpdate) SetChecklist(v []schematype.ChecklistItem) *AppUpdate {
 	_u.mutation.SetChecklist(v)
@@ -553,6 +559,9 @@ func (_u *AppUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Notes(); ok {
 		_spec.SetField(app.FieldNotes, field.TypeString, value)
+	}
+	if _u.mutation.NotesCleared() {
+		_spec.ClearField(app.FieldNotes, field.TypeString)
 	}
 	if value, ok := _u.mutation.Checklist(); ok {
 		_spec.SetField(app.FieldChecklist, field.TypeJSON, value)
@@ -959,6 +968,12 @@ func (_u *AppUpdateOne) SetNillableNotes(v *string) *AppUpdateOne {
 	return _u
 }
 
+// ClearNotes clears the value of the "notes" field.
+func (_u *AppUpdateOne) ClearNotes() *AppUpdateOne {
+	_u.mutation.ClearNotes()
+	return _u
+}
+
 // SetChecklist sets the "checklist" field.
 func (_u *AppUpdateOne) SetChecklist(v []schematype.ChecklistItem) *AppUpdateOne {
 	_u.mutation.SetChecklist(v)
@@ -1351,6 +1366,9 @@ func (_u *AppUpdateOne) sqlSave(ctx context.Context) (_node *App, err error) {
 	}
 	if value, ok := _u.mutation.Notes(); ok {
 		_spec.SetField(app.FieldNotes, field.TypeString, value)
+	}
+	if _u.mutation.NotesCleared() {
+		_spec.ClearField(app.FieldNotes, field.TypeString)
 	}
 	if value, ok := _u.mutation.Checklist(); ok {
 		_spec.SetField(app.FieldChecklist, field.TypeJSON, value)

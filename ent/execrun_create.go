@@ -299,14 +299,6 @@ func (_c *ExecRunCreate) defaults() {
 		v := execrun.DefaultState
 		_c.mutation.SetState(v)
 	}
-	if _, ok := _c.mutation.Stdout(); !ok {
-		v := execrun.DefaultStdout
-		_c.mutation.SetStdout(v)
-	}
-	if _, ok := _c.mutation.Stderr(); !ok {
-		v := execrun.DefaultStderr
-		_c.mutation.SetStderr(v)
-	}
 	if _, ok := _c.mutation.OutputCap(); !ok {
 		v := execrun.DefaultOutputCap
 		_c.mutation.SetOutputCap(v)
@@ -368,12 +360,6 @@ func (_c *ExecRunCreate) check() error {
 		if err := execrun.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "ExecRun.state": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.Stdout(); !ok {
-		return &ValidationError{Name: "stdout", err: errors.New(`ent: missing required field "ExecRun.stdout"`)}
-	}
-	if _, ok := _c.mutation.Stderr(); !ok {
-		return &ValidationError{Name: "stderr", err: errors.New(`ent: missing required field "ExecRun.stderr"`)}
 	}
 	if _, ok := _c.mutation.OutputCap(); !ok {
 		return &ValidationError{Name: "output_cap", err: errors.New(`ent: missing required field "ExecRun.output_cap"`)}
@@ -706,6 +692,12 @@ func (u *ExecRunUpsert) UpdateStdout() *ExecRunUpsert {
 	return u
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (u *ExecRunUpsert) ClearStdout() *ExecRunUpsert {
+	u.SetNull(execrun.FieldStdout)
+	return u
+}
+
 // SetStderr sets the "stderr" field.
 func (u *ExecRunUpsert) SetStderr(v string) *ExecRunUpsert {
 	u.Set(execrun.FieldStderr, v)
@@ -715,6 +707,12 @@ func (u *ExecRunUpsert) SetStderr(v string) *ExecRunUpsert {
 // UpdateStderr sets the "stderr" field to the value that was provided on create.
 func (u *ExecRunUpsert) UpdateStderr() *ExecRunUpsert {
 	u.SetExcluded(execrun.FieldStderr)
+	return u
+}
+
+// ClearStderr clears the value of the "stderr" field.
+func (u *ExecRunUpsert) ClearStderr() *ExecRunUpsert {
+	u.SetNull(execrun.FieldStderr)
 	return u
 }
 
@@ -1006,6 +1004,13 @@ func (u *ExecRunUpsertOne) UpdateStdout() *ExecRunUpsertOne {
 	})
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (u *ExecRunUpsertOne) ClearStdout() *ExecRunUpsertOne {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearStdout()
+	})
+}
+
 // SetStderr sets the "stderr" field.
 func (u *ExecRunUpsertOne) SetStderr(v string) *ExecRunUpsertOne {
 	return u.Update(func(s *ExecRunUpsert) {
@@ -1017,6 +1022,13 @@ func (u *ExecRunUpsertOne) SetStderr(v string) *ExecRunUpsertOne {
 func (u *ExecRunUpsertOne) UpdateStderr() *ExecRunUpsertOne {
 	return u.Update(func(s *ExecRunUpsert) {
 		s.UpdateStderr()
+	})
+}
+
+// ClearStderr clears the value of the "stderr" field.
+func (u *ExecRunUpsertOne) ClearStderr() *ExecRunUpsertOne {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearStderr()
 	})
 }
 
@@ -1486,6 +1498,13 @@ func (u *ExecRunUpsertBulk) UpdateStdout() *ExecRunUpsertBulk {
 	})
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (u *ExecRunUpsertBulk) ClearStdout() *ExecRunUpsertBulk {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearStdout()
+	})
+}
+
 // SetStderr sets the "stderr" field.
 func (u *ExecRunUpsertBulk) SetStderr(v string) *ExecRunUpsertBulk {
 	return u.Update(func(s *ExecRunUpsert) {
@@ -1497,6 +1516,13 @@ func (u *ExecRunUpsertBulk) SetStderr(v string) *ExecRunUpsertBulk {
 func (u *ExecRunUpsertBulk) UpdateStderr() *ExecRunUpsertBulk {
 	return u.Update(func(s *ExecRunUpsert) {
 		s.UpdateStderr()
+	})
+}
+
+// ClearStderr clears the value of the "stderr" field.
+func (u *ExecRunUpsertBulk) ClearStderr() *ExecRunUpsertBulk {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearStderr()
 	})
 }
 

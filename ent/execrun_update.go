@@ -179,6 +179,12 @@ func (_u *ExecRunUpdate) SetNillableStdout(v *string) *ExecRunUpdate {
 	return _u
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (_u *ExecRunUpdate) ClearStdout() *ExecRunUpdate {
+	_u.mutation.ClearStdout()
+	return _u
+}
+
 // SetStderr sets the "stderr" field.
 func (_u *ExecRunUpdate) SetStderr(v string) *ExecRunUpdate {
 	_u.mutation.SetStderr(v)
@@ -190,6 +196,12 @@ func (_u *ExecRunUpdate) SetNillableStderr(v *string) *ExecRunUpdate {
 	if v != nil {
 		_u.SetStderr(*v)
 	}
+	return _u
+}
+
+// ClearStderr clears the value of the "stderr" field.
+func (_u *ExecRunUpdate) ClearStderr() *ExecRunUpdate {
+	_u.mutation.ClearStderr()
 	return _u
 }
 
@@ -422,8 +434,14 @@ func (_u *ExecRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Stdout(); ok {
 		_spec.SetField(execrun.FieldStdout, field.TypeString, value)
 	}
+	if _u.mutation.StdoutCleared() {
+		_spec.ClearField(execrun.FieldStdout, field.TypeString)
+	}
 	if value, ok := _u.mutation.Stderr(); ok {
 		_spec.SetField(execrun.FieldStderr, field.TypeString, value)
+	}
+	if _u.mutation.StderrCleared() {
+		_spec.ClearField(execrun.FieldStderr, field.TypeString)
 	}
 	if value, ok := _u.mutation.OutputCap(); ok {
 		_spec.SetField(execrun.FieldOutputCap, field.TypeInt, value)
@@ -644,6 +662,12 @@ func (_u *ExecRunUpdateOne) SetNillableStdout(v *string) *ExecRunUpdateOne {
 	return _u
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (_u *ExecRunUpdateOne) ClearStdout() *ExecRunUpdateOne {
+	_u.mutation.ClearStdout()
+	return _u
+}
+
 // SetStderr sets the "stderr" field.
 func (_u *ExecRunUpdateOne) SetStderr(v string) *ExecRunUpdateOne {
 	_u.mutation.SetStderr(v)
@@ -655,6 +679,12 @@ func (_u *ExecRunUpdateOne) SetNillableStderr(v *string) *ExecRunUpdateOne {
 	if v != nil {
 		_u.SetStderr(*v)
 	}
+	return _u
+}
+
+// ClearStderr clears the value of the "stderr" field.
+func (_u *ExecRunUpdateOne) ClearStderr() *ExecRunUpdateOne {
+	_u.mutation.ClearStderr()
 	return _u
 }
 
@@ -917,8 +947,14 @@ func (_u *ExecRunUpdateOne) sqlSave(ctx context.Context) (_node *ExecRun, err er
 	if value, ok := _u.mutation.Stdout(); ok {
 		_spec.SetField(execrun.FieldStdout, field.TypeString, value)
 	}
+	if _u.mutation.StdoutCleared() {
+		_spec.ClearField(execrun.FieldStdout, field.TypeString)
+	}
 	if value, ok := _u.mutation.Stderr(); ok {
 		_spec.SetField(execrun.FieldStderr, field.TypeString, value)
+	}
+	if _u.mutation.StderrCleared() {
+		_spec.ClearField(execrun.FieldStderr, field.TypeString)
 	}
 	if value, ok := _u.mutation.OutputCap(); ok {
 		_spec.SetField(execrun.FieldOutputCap, field.TypeInt, value)

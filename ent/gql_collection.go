@@ -1614,6 +1614,11 @@ func (_q *TaskQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, task.FieldMessage)
 				fieldSeen[task.FieldMessage] = struct{}{}
 			}
+		case "logLines":
+			if _, ok := fieldSeen[task.FieldLogLines]; !ok {
+				selectedFields = append(selectedFields, task.FieldLogLines)
+				fieldSeen[task.FieldLogLines] = struct{}{}
+			}
 		case "error":
 			if _, ok := fieldSeen[task.FieldError]; !ok {
 				selectedFields = append(selectedFields, task.FieldError)

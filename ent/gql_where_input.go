@@ -3645,6 +3645,16 @@ type TaskWhereInput struct {
 	MessageEqualFold    *string  `json:"messageEqualFold,omitempty"`
 	MessageContainsFold *string  `json:"messageContainsFold,omitempty"`
 
+	// "log_lines" field predicates.
+	LogLines      *int  `json:"logLines,omitempty"`
+	LogLinesNEQ   *int  `json:"logLinesNEQ,omitempty"`
+	LogLinesIn    []int `json:"logLinesIn,omitempty"`
+	LogLinesNotIn []int `json:"logLinesNotIn,omitempty"`
+	LogLinesGT    *int  `json:"logLinesGT,omitempty"`
+	LogLinesGTE   *int  `json:"logLinesGTE,omitempty"`
+	LogLinesLT    *int  `json:"logLinesLT,omitempty"`
+	LogLinesLTE   *int  `json:"logLinesLTE,omitempty"`
+
 	// "priority" field predicates.
 	Priority      *int  `json:"priority,omitempty"`
 	PriorityNEQ   *int  `json:"priorityNEQ,omitempty"`
@@ -3929,6 +3939,30 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 	}
 	if i.MessageContainsFold != nil {
 		predicates = append(predicates, task.MessageContainsFold(*i.MessageContainsFold))
+	}
+	if i.LogLines != nil {
+		predicates = append(predicates, task.LogLinesEQ(*i.LogLines))
+	}
+	if i.LogLinesNEQ != nil {
+		predicates = append(predicates, task.LogLinesNEQ(*i.LogLinesNEQ))
+	}
+	if len(i.LogLinesIn) > 0 {
+		predicates = append(predicates, task.LogLinesIn(i.LogLinesIn...))
+	}
+	if len(i.LogLinesNotIn) > 0 {
+		predicates = append(predicates, task.LogLinesNotIn(i.LogLinesNotIn...))
+	}
+	if i.LogLinesGT != nil {
+		predicates = append(predicates, task.LogLinesGT(*i.LogLinesGT))
+	}
+	if i.LogLinesGTE != nil {
+		predicates = append(predicates, task.LogLinesGTE(*i.LogLinesGTE))
+	}
+	if i.LogLinesLT != nil {
+		predicates = append(predicates, task.LogLinesLT(*i.LogLinesLT))
+	}
+	if i.LogLinesLTE != nil {
+		predicates = append(predicates, task.LogLinesLTE(*i.LogLinesLTE))
 	}
 	if i.Priority != nil {
 		predicates = append(predicates, task.PriorityEQ(*i.Priority))

@@ -1573,9 +1573,22 @@ func (m *AppMutation) OldNotes(ctx context.Context) (v string, err error) {
 	return oldValue.Notes, nil
 }
 
+// ClearNotes clears the value of the "notes" field.
+func (m *AppMutation) ClearNotes() {
+	m.notes = nil
+	m.clearedFields[app.FieldNotes] = struct{}{}
+}
+
+// NotesCleared returns if the "notes" field was cleared in this mutation.
+func (m *AppMutation) NotesCleared() bool {
+	_, ok := m.clearedFields[app.FieldNotes]
+	return ok
+}
+
 // ResetNotes resets all changes to the "notes" field.
 func (m *AppMutation) ResetNotes() {
 	m.notes = nil
+	delete(m.clearedFields, app.FieldNotes)
 }
 
 // SetChecklist sets the "checklist" field.
@@ -2320,6 +2333,9 @@ func (m *AppMutation) ClearedFields() []string {
 	if m.FieldCleared(app.FieldEnv) {
 		fields = append(fields, app.FieldEnv)
 	}
+	if m.FieldCleared(app.FieldNotes) {
+		fields = append(fields, app.FieldNotes)
+	}
 	if m.FieldCleared(app.FieldChecklist) {
 		fields = append(fields, app.FieldChecklist)
 	}
@@ -2348,6 +2364,9 @@ func (m *AppMutation) ClearField(name string) error {
 		return nil
 	case app.FieldEnv:
 		m.ClearEnv()
+		return nil
+	case app.FieldNotes:
+		m.ClearNotes()
 		return nil
 	case app.FieldChecklist:
 		m.ClearChecklist()
@@ -6993,9 +7012,22 @@ func (m *ExecRunMutation) OldStdout(ctx context.Context) (v string, err error) {
 	return oldValue.Stdout, nil
 }
 
+// ClearStdout clears the value of the "stdout" field.
+func (m *ExecRunMutation) ClearStdout() {
+	m.stdout = nil
+	m.clearedFields[execrun.FieldStdout] = struct{}{}
+}
+
+// StdoutCleared returns if the "stdout" field was cleared in this mutation.
+func (m *ExecRunMutation) StdoutCleared() bool {
+	_, ok := m.clearedFields[execrun.FieldStdout]
+	return ok
+}
+
 // ResetStdout resets all changes to the "stdout" field.
 func (m *ExecRunMutation) ResetStdout() {
 	m.stdout = nil
+	delete(m.clearedFields, execrun.FieldStdout)
 }
 
 // SetStderr sets the "stderr" field.
@@ -7029,9 +7061,22 @@ func (m *ExecRunMutation) OldStderr(ctx context.Context) (v string, err error) {
 	return oldValue.Stderr, nil
 }
 
+// ClearStderr clears the value of the "stderr" field.
+func (m *ExecRunMutation) ClearStderr() {
+	m.stderr = nil
+	m.clearedFields[execrun.FieldStderr] = struct{}{}
+}
+
+// StderrCleared returns if the "stderr" field was cleared in this mutation.
+func (m *ExecRunMutation) StderrCleared() bool {
+	_, ok := m.clearedFields[execrun.FieldStderr]
+	return ok
+}
+
 // ResetStderr resets all changes to the "stderr" field.
 func (m *ExecRunMutation) ResetStderr() {
 	m.stderr = nil
+	delete(m.clearedFields, execrun.FieldStderr)
 }
 
 // SetOutputCap sets the "output_cap" field.
@@ -7631,6 +7676,12 @@ func (m *ExecRunMutation) ClearedFields() []string {
 	if m.FieldCleared(execrun.FieldExitCode) {
 		fields = append(fields, execrun.FieldExitCode)
 	}
+	if m.FieldCleared(execrun.FieldStdout) {
+		fields = append(fields, execrun.FieldStdout)
+	}
+	if m.FieldCleared(execrun.FieldStderr) {
+		fields = append(fields, execrun.FieldStderr)
+	}
 	if m.FieldCleared(execrun.FieldStartedAt) {
 		fields = append(fields, execrun.FieldStartedAt)
 	}
@@ -7662,6 +7713,12 @@ func (m *ExecRunMutation) ClearField(name string) error {
 		return nil
 	case execrun.FieldExitCode:
 		m.ClearExitCode()
+		return nil
+	case execrun.FieldStdout:
+		m.ClearStdout()
+		return nil
+	case execrun.FieldStderr:
+		m.ClearStderr()
 		return nil
 	case execrun.FieldStartedAt:
 		m.ClearStartedAt()
@@ -8713,6 +8770,8 @@ type TaskMutation struct {
 	percent           *int
 	addpercent        *int
 	message           *string
+	log_lines         *int
+	addlog_lines      *int
 	error             **schematype.Failure
 	result            *map[string]interface{}
 	args              *map[string]interface{}
@@ -9074,6 +9133,62 @@ func (m *TaskMutation) OldMessage(ctx context.Context) (v string, err error) {
 // ResetMessage resets all changes to the "message" field.
 func (m *TaskMutation) ResetMessage() {
 	m.message = nil
+}
+
+// SetLogLines sets the "log_lines" field.
+func (m *TaskMutation) SetLogLines(i int) {
+	m.log_lines = &i
+	m.addlog_lines = nil
+}
+
+// LogLines returns the value of the "log_lines" field in the mutation.
+func (m *TaskMutation) LogLines() (r int, exists bool) {
+	v := m.log_lines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLogLines returns the old "log_lines" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldLogLines(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLogLines is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLogLines requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLogLines: %w", err)
+	}
+	return oldValue.LogLines, nil
+}
+
+// AddLogLines adds i to the "log_lines" field.
+func (m *TaskMutation) AddLogLines(i int) {
+	if m.addlog_lines != nil {
+		*m.addlog_lines += i
+	} else {
+		m.addlog_lines = &i
+	}
+}
+
+// AddedLogLines returns the value that was added to the "log_lines" field in this mutation.
+func (m *TaskMutation) AddedLogLines() (r int, exists bool) {
+	v := m.addlog_lines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLogLines resets all changes to the "log_lines" field.
+func (m *TaskMutation) ResetLogLines() {
+	m.log_lines = nil
+	m.addlog_lines = nil
 }
 
 // SetError sets the "error" field.
@@ -9722,7 +9837,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -9740,6 +9855,9 @@ func (m *TaskMutation) Fields() []string {
 	}
 	if m.message != nil {
 		fields = append(fields, task.FieldMessage)
+	}
+	if m.log_lines != nil {
+		fields = append(fields, task.FieldLogLines)
 	}
 	if m.error != nil {
 		fields = append(fields, task.FieldError)
@@ -9791,6 +9909,8 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.Percent()
 	case task.FieldMessage:
 		return m.Message()
+	case task.FieldLogLines:
+		return m.LogLines()
 	case task.FieldError:
 		return m.Error()
 	case task.FieldResult:
@@ -9832,6 +9952,8 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPercent(ctx)
 	case task.FieldMessage:
 		return m.OldMessage(ctx)
+	case task.FieldLogLines:
+		return m.OldLogLines(ctx)
 	case task.FieldError:
 		return m.OldError(ctx)
 	case task.FieldResult:
@@ -9902,6 +10024,13 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetMessage(v)
+		return nil
+	case task.FieldLogLines:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLogLines(v)
 		return nil
 	case task.FieldError:
 		v, ok := value.(*schematype.Failure)
@@ -9984,6 +10113,9 @@ func (m *TaskMutation) AddedFields() []string {
 	if m.addpercent != nil {
 		fields = append(fields, task.FieldPercent)
 	}
+	if m.addlog_lines != nil {
+		fields = append(fields, task.FieldLogLines)
+	}
 	if m.addpriority != nil {
 		fields = append(fields, task.FieldPriority)
 	}
@@ -10000,6 +10132,8 @@ func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case task.FieldPercent:
 		return m.AddedPercent()
+	case task.FieldLogLines:
+		return m.AddedLogLines()
 	case task.FieldPriority:
 		return m.AddedPriority()
 	case task.FieldPid:
@@ -10019,6 +10153,13 @@ func (m *TaskMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddPercent(v)
+		return nil
+	case task.FieldLogLines:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLogLines(v)
 		return nil
 	case task.FieldPriority:
 		v, ok := value.(int)
@@ -10135,6 +10276,9 @@ func (m *TaskMutation) ResetField(name string) error {
 		return nil
 	case task.FieldMessage:
 		m.ResetMessage()
+		return nil
+	case task.FieldLogLines:
+		m.ResetLogLines()
 		return nil
 	case task.FieldError:
 		m.ResetError()

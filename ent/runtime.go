@@ -120,10 +120,6 @@ func init() {
 	app.DefaultMemoryLimit = appDescMemoryLimit.Default.(int64)
 	// app.MemoryLimitValidator is a validator for the "memory_limit" field. It is called by the builders before save.
 	app.MemoryLimitValidator = appDescMemoryLimit.Validators[0].(func(int64) error)
-	// appDescNotes is the schema descriptor for notes field.
-	appDescNotes := appFields[9].Descriptor()
-	// app.DefaultNotes holds the default value on creation for the notes field.
-	app.DefaultNotes = appDescNotes.Default.(string)
 	// appDescMailServerFqdn is the schema descriptor for mail_server_fqdn field.
 	appDescMailServerFqdn := appFields[11].Descriptor()
 	// app.DefaultMailServerFqdn holds the default value on creation for the mail_server_fqdn field.
@@ -439,14 +435,6 @@ func init() {
 	execrunDescCommand := execrunFields[4].Descriptor()
 	// execrun.CommandValidator is a validator for the "command" field. It is called by the builders before save.
 	execrun.CommandValidator = execrunDescCommand.Validators[0].(func(string) error)
-	// execrunDescStdout is the schema descriptor for stdout field.
-	execrunDescStdout := execrunFields[9].Descriptor()
-	// execrun.DefaultStdout holds the default value on creation for the stdout field.
-	execrun.DefaultStdout = execrunDescStdout.Default.(string)
-	// execrunDescStderr is the schema descriptor for stderr field.
-	execrunDescStderr := execrunFields[10].Descriptor()
-	// execrun.DefaultStderr holds the default value on creation for the stderr field.
-	execrun.DefaultStderr = execrunDescStderr.Default.(string)
 	// execrunDescOutputCap is the schema descriptor for output_cap field.
 	execrunDescOutputCap := execrunFields[11].Descriptor()
 	// execrun.DefaultOutputCap holds the default value on creation for the output_cap field.
@@ -569,8 +557,14 @@ func init() {
 	taskDescMessage := taskFields[3].Descriptor()
 	// task.DefaultMessage holds the default value on creation for the message field.
 	task.DefaultMessage = taskDescMessage.Default.(string)
+	// task.MessageValidator is a validator for the "message" field. It is called by the builders before save.
+	task.MessageValidator = taskDescMessage.Validators[0].(func(string) error)
+	// taskDescLogLines is the schema descriptor for log_lines field.
+	taskDescLogLines := taskFields[4].Descriptor()
+	// task.DefaultLogLines holds the default value on creation for the log_lines field.
+	task.DefaultLogLines = taskDescLogLines.Default.(int)
 	// taskDescPriority is the schema descriptor for priority field.
-	taskDescPriority := taskFields[7].Descriptor()
+	taskDescPriority := taskFields[8].Descriptor()
 	// task.DefaultPriority holds the default value on creation for the priority field.
 	task.DefaultPriority = taskDescPriority.Default.(int)
 	// taskDescID is the schema descriptor for id field.

@@ -34,6 +34,8 @@ type Task struct {
 	Percent int `json:"percent,omitempty"`
 	// Message holds the value of the "message" field.
 	Message string `json:"message,omitempty"`
+	// LogLines holds the value of the "log_lines" field.
+	LogLines int `json:"log_lines,omitempty"`
 	// Error holds the value of the "error" field.
 	Error *schematype.Failure `json:"error,omitempty"`
 	// Result holds the value of the "result" field.
@@ -106,7 +108,7 @@ func (*Task) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case task.FieldID:
 			values[i] = new(gid.ID)
-		case task.FieldPercent, task.FieldPriority, task.FieldPid:
+		case task.FieldPercent, task.FieldLogLines, task.FieldPriority, task.FieldPid:
 			values[i] = new(sql.NullInt64)
 		case task.FieldType, task.FieldState, task.FieldMessage, task.FieldHost:
 			values[i] = new(sql.NullString)
@@ -172,6 +174,12 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field message", values[i])
 			} else if value.Valid {
 				_m.Message = value.String
+			}
+		case task.FieldLogLines:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field log_lines", values[i])
+			} else if value.Valid {
+				_m.LogLines = int(value.Int64)
 			}
 		case task.FieldError:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -322,6 +330,9 @@ func (_m *Task) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("message=")
 	builder.WriteString(_m.Message)
+	builder.WriteString(", ")
+	builder.WriteString("log_lines=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LogLines))
 	builder.WriteString(", ")
 	builder.WriteString("error=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Error))

@@ -103,6 +103,20 @@ func (_c *TaskCreate) SetNillableMessage(v *string) *TaskCreate {
 	return _c
 }
 
+// SetLogLines sets the "log_lines" field.
+func (_c *TaskCreate) SetLogLines(v int) *TaskCreate {
+	_c.mutation.SetLogLines(v)
+	return _c
+}
+
+// SetNillableLogLines sets the "log_lines" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableLogLines(v *int) *TaskCreate {
+	if v != nil {
+		_c.SetLogLines(*v)
+	}
+	return _c
+}
+
 // SetError sets the "error" field.
 func (_c *TaskCreate) SetError(v *schematype.Failure) *TaskCreate {
 	_c.mutation.SetError(v)
@@ -318,6 +332,10 @@ func (_c *TaskCreate) defaults() {
 		v := task.DefaultMessage
 		_c.mutation.SetMessage(v)
 	}
+	if _, ok := _c.mutation.LogLines(); !ok {
+		v := task.DefaultLogLines
+		_c.mutation.SetLogLines(v)
+	}
 	if _, ok := _c.mutation.Priority(); !ok {
 		v := task.DefaultPriority
 		_c.mutation.SetPriority(v)
@@ -362,6 +380,14 @@ func (_c *TaskCreate) check() error {
 	}
 	if _, ok := _c.mutation.Message(); !ok {
 		return &ValidationError{Name: "message", err: errors.New(`ent: missing required field "Task.message"`)}
+	}
+	if v, ok := _c.mutation.Message(); ok {
+		if err := task.MessageValidator(v); err != nil {
+			return &ValidationError{Name: "message", err: fmt.Errorf(`ent: validator failed for field "Task.message": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.LogLines(); !ok {
+		return &ValidationError{Name: "log_lines", err: errors.New(`ent: missing required field "Task.log_lines"`)}
 	}
 	if _, ok := _c.mutation.Priority(); !ok {
 		return &ValidationError{Name: "priority", err: errors.New(`ent: missing required field "Task.priority"`)}
@@ -430,6 +456,10 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Message(); ok {
 		_spec.SetField(task.FieldMessage, field.TypeString, value)
 		_node.Message = value
+	}
+	if value, ok := _c.mutation.LogLines(); ok {
+		_spec.SetField(task.FieldLogLines, field.TypeInt, value)
+		_node.LogLines = value
 	}
 	if value, ok := _c.mutation.Error(); ok {
 		_spec.SetField(task.FieldError, field.TypeJSON, value)
@@ -608,6 +638,24 @@ func (u *TaskUpsert) SetMessage(v string) *TaskUpsert {
 // UpdateMessage sets the "message" field to the value that was provided on create.
 func (u *TaskUpsert) UpdateMessage() *TaskUpsert {
 	u.SetExcluded(task.FieldMessage)
+	return u
+}
+
+// SetLogLines sets the "log_lines" field.
+func (u *TaskUpsert) SetLogLines(v int) *TaskUpsert {
+	u.Set(task.FieldLogLines, v)
+	return u
+}
+
+// UpdateLogLines sets the "log_lines" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateLogLines() *TaskUpsert {
+	u.SetExcluded(task.FieldLogLines)
+	return u
+}
+
+// AddLogLines adds v to the "log_lines" field.
+func (u *TaskUpsert) AddLogLines(v int) *TaskUpsert {
+	u.Add(task.FieldLogLines, v)
 	return u
 }
 
@@ -911,6 +959,27 @@ func (u *TaskUpsertOne) SetMessage(v string) *TaskUpsertOne {
 func (u *TaskUpsertOne) UpdateMessage() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdateMessage()
+	})
+}
+
+// SetLogLines sets the "log_lines" field.
+func (u *TaskUpsertOne) SetLogLines(v int) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetLogLines(v)
+	})
+}
+
+// AddLogLines adds v to the "log_lines" field.
+func (u *TaskUpsertOne) AddLogLines(v int) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddLogLines(v)
+	})
+}
+
+// UpdateLogLines sets the "log_lines" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateLogLines() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateLogLines()
 	})
 }
 
@@ -1412,6 +1481,27 @@ func (u *TaskUpsertBulk) SetMessage(v string) *TaskUpsertBulk {
 func (u *TaskUpsertBulk) UpdateMessage() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdateMessage()
+	})
+}
+
+// SetLogLines sets the "log_lines" field.
+func (u *TaskUpsertBulk) SetLogLines(v int) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetLogLines(v)
+	})
+}
+
+// AddLogLines adds v to the "log_lines" field.
+func (u *TaskUpsertBulk) AddLogLines(v int) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddLogLines(v)
+	})
+}
+
+// UpdateLogLines sets the "log_lines" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateLogLines() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateLogLines()
 	})
 }
 

@@ -89,6 +89,27 @@ func (_u *TaskUpdate) SetNillableMessage(v *string) *TaskUpdate {
 	return _u
 }
 
+// SetLogLines sets the "log_lines" field.
+func (_u *TaskUpdate) SetLogLines(v int) *TaskUpdate {
+	_u.mutation.ResetLogLines()
+	_u.mutation.SetLogLines(v)
+	return _u
+}
+
+// SetNillableLogLines sets the "log_lines" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableLogLines(v *int) *TaskUpdate {
+	if v != nil {
+		_u.SetLogLines(*v)
+	}
+	return _u
+}
+
+// AddLogLines adds value to the "log_lines" field.
+func (_u *TaskUpdate) AddLogLines(v int) *TaskUpdate {
+	_u.mutation.AddLogLines(v)
+	return _u
+}
+
 // SetError sets the "error" field.
 func (_u *TaskUpdate) SetError(v *schematype.Failure) *TaskUpdate {
 	_u.mutation.SetError(v)
@@ -374,6 +395,11 @@ func (_u *TaskUpdate) check() error {
 			return &ValidationError{Name: "percent", err: fmt.Errorf(`ent: validator failed for field "Task.percent": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Message(); ok {
+		if err := task.MessageValidator(v); err != nil {
+			return &ValidationError{Name: "message", err: fmt.Errorf(`ent: validator failed for field "Task.message": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -409,6 +435,12 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Message(); ok {
 		_spec.SetField(task.FieldMessage, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.LogLines(); ok {
+		_spec.SetField(task.FieldLogLines, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLogLines(); ok {
+		_spec.AddField(task.FieldLogLines, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(task.FieldError, field.TypeJSON, value)
@@ -610,6 +642,27 @@ func (_u *TaskUpdateOne) SetNillableMessage(v *string) *TaskUpdateOne {
 	if v != nil {
 		_u.SetMessage(*v)
 	}
+	return _u
+}
+
+// SetLogLines sets the "log_lines" field.
+func (_u *TaskUpdateOne) SetLogLines(v int) *TaskUpdateOne {
+	_u.mutation.ResetLogLines()
+	_u.mutation.SetLogLines(v)
+	return _u
+}
+
+// SetNillableLogLines sets the "log_lines" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableLogLines(v *int) *TaskUpdateOne {
+	if v != nil {
+		_u.SetLogLines(*v)
+	}
+	return _u
+}
+
+// AddLogLines adds value to the "log_lines" field.
+func (_u *TaskUpdateOne) AddLogLines(v int) *TaskUpdateOne {
+	_u.mutation.AddLogLines(v)
 	return _u
 }
 
@@ -911,6 +964,11 @@ func (_u *TaskUpdateOne) check() error {
 			return &ValidationError{Name: "percent", err: fmt.Errorf(`ent: validator failed for field "Task.percent": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Message(); ok {
+		if err := task.MessageValidator(v); err != nil {
+			return &ValidationError{Name: "message", err: fmt.Errorf(`ent: validator failed for field "Task.message": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -963,6 +1021,12 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if value, ok := _u.mutation.Message(); ok {
 		_spec.SetField(task.FieldMessage, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.LogLines(); ok {
+		_spec.SetField(task.FieldLogLines, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLogLines(); ok {
+		_spec.AddField(task.FieldLogLines, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(task.FieldError, field.TypeJSON, value)

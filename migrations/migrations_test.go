@@ -545,3 +545,87 @@ func TestFailingFile(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteConnectionRestored: Apply turns foreign keys off and raises
+// busy_timeout on its connection; the pool must get it back as it was.
+func TestSQLiteConnectionRestored(t *testing.T) {
+	b := backends()[0]
+	ctx := ctxT(t)
+	db := b.open(t, b.fresh(t))
+	db.SetMaxOpenConns(1)
+	if _, err := Apply(ctx, db, SQLite); err != nil {
+		t.Fatal(err)
+	}
+	var fk, busy int
+	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		t.Fatal(err)
+	}
+	if fk != 1 || busy != 10000 {
+		t.Fatalf("after Apply: foreign_keys=%d busy_timeout=%d; want 1, 10000", fk, busy)
+	}
+}
+
+// TestSQLiteRebuildKeepsChildren: Atlas changes a SQLite table by rebuilding
+// it (create new_t, copy, DROP TABLE t, rename). With foreign keys on, DROP
+// TABLE deletes the rows first and cascades to the children; the file's own
+// "PRAGMA foreign_keys = off" is a no-op inside Apply's transaction, so Apply
+// must turn them off around the transaction. Rebuild "users" (a parent with
+// an ON DELETE CASCADE child, app_operators) and check the child row stays.
+func TestSQLiteRebuildKeepsChildren(t *testing.T) {
+	b := backends()[0]
+	ctx := ctxT(t)
+	db := b.open(t, b.fresh(t))
+	if _, err := Apply(ctx, db, SQLite); err != nil {
+		t.Fatal(err)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(SQLite, db)))
+	u, err := client.User.Create().SetUsername("op").SetPasswordHash("x").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := client.App.Create().SetLocation("op.example.com").SetImage("img").AddOperatorIDs(u.ID).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The rebuild, in Atlas's shape, from the table's current definition.
+	var create string
+	if err := db.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'").Scan(&create); err != nil {
+		t.Fatal(err)
+	}
+	newCreate := strings.Replace(create, "`users`", "`new_users`", 1)
+	if newCreate == create {
+		t.Fatalf("unexpected users DDL: %s", create)
+	}
+	var idx []string
+	rows, err := db.QueryContext(ctx, "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		idx = append(idx, s+";")
+	}
+	rows.Close()
+	file := strings.Join(append([]string{
+		"PRAGMA foreign_keys = off;",
+		newCreate + ";",
+		"INSERT INTO `new_users` SELECT * FROM `users`;",
+		"DROP TABLE `users`;",
+		"ALTER TABLE `new_users` RENAME TO `users`;",
+	}, append(idx, "PRAGMA foreign_keys = on;")...), "\n") + "\n"
+	dir := memDir(t, b.sub)
+	_ = dir.WriteFile("29990101000000_rebuild_users.sql", []byte(file))
+	rehash(t, dir)
+	if n, err := apply(ctx, db, SQLite, dir, -1); err != nil || n != 1 {
+		t.Fatalf("apply rebuild = %d, %v", n, err)
+	}
+	ops, err := client.App.Query().QueryOperators().IDs(ctx)
+	if err != nil || len(ops) != 1 || ops[0] != u.ID {
+		t.Fatalf("operators of %s after rebuilding users: %v, %v; want [%s]", a.ID, ops, err, u.ID)
+	}
+}

@@ -141,9 +141,13 @@ func (r *revisions) ReadRevision(ctx context.Context, version string) (*atlasmig
 // WriteRevision inserts or replaces the row of rev.Version. REPLACE INTO is
 // understood by both MySQL and SQLite.
 func (r *revisions) WriteRevision(ctx context.Context, rev *atlasmigrate.Revision) error {
-	partial, err := json.Marshal(rev.PartialHashes)
-	if err != nil {
-		return err
+	var partial sql.NullString
+	if len(rev.PartialHashes) > 0 {
+		b, err := json.Marshal(rev.PartialHashes)
+		if err != nil {
+			return err
+		}
+		partial = sql.NullString{String: string(b), Valid: true}
 	}
 	var errText, errStmt sql.NullString
 	if rev.Error != "" {
@@ -152,11 +156,11 @@ func (r *revisions) WriteRevision(ctx context.Context, rev *atlasmigrate.Revisio
 	if rev.ErrorStmt != "" {
 		errStmt = sql.NullString{String: rev.ErrorStmt, Valid: true}
 	}
-	_, err = r.conn.ExecContext(ctx,
+	_, err := r.conn.ExecContext(ctx,
 		"REPLACE INTO `"+RevisionTable+"` ("+revColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		rev.Version, rev.Description, int64(rev.Type), rev.Applied, rev.Total,
 		rev.ExecutedAt.UTC().Format(timeLayout), int64(rev.ExecutionTime),
-		errText, errStmt, rev.Hash, string(partial), rev.OperatorVersion,
+		errText, errStmt, rev.Hash, partial, rev.OperatorVersion,
 	)
 	if err != nil {
 		return fmt.Errorf("write %s %s: %w", RevisionTable, rev.Version, err)

@@ -104,8 +104,9 @@ func openSQLite(dataDir string) (*DB, error) {
 // SQLITE_BUSY, and BEGIN IMMEDIATE so that two processes never deadlock
 // upgrading a read transaction to a write one.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	// busy_timeout first: switching a new file to WAL already needs it.
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
 }
 
 func openSQLiteFile(path string) (*DB, error) {

@@ -161,8 +161,6 @@ var (
 	DefaultMemoryLimit int64
 	// MemoryLimitValidator is a validator for the "memory_limit" field. It is called by the builders before save.
 	MemoryLimitValidator func(int64) error
-	// DefaultNotes holds the default value on creation for the "notes" field.
-	DefaultNotes string
 	// DefaultMailServerFqdn holds the default value on creation for the "mail_server_fqdn" field.
 	DefaultMailServerFqdn bool
 	// DefaultID holds the default value on creation for the "id" field.

@@ -516,6 +516,16 @@ func NotesHasSuffix(v string) predicate.App {
 	return predicate.App(sql.FieldHasSuffix(FieldNotes, v))
 }
 
+// NotesIsNil applies the IsNil predicate on the "notes" field.
+func NotesIsNil() predicate.App {
+	return predicate.App(sql.FieldIsNull(FieldNotes))
+}
+
+// NotesNotNil applies the NotNil predicate on the "notes" field.
+func NotesNotNil() predicate.App {
+	return predicate.App(sql.FieldNotNull(FieldNotes))
+}
+
 // NotesEqualFold applies the EqualFold predicate on the "notes" field.
 func NotesEqualFold(v string) predicate.App {
 	return predicate.App(sql.FieldEqualFold(FieldNotes, v))

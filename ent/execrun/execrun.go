@@ -125,10 +125,6 @@ var (
 	OnceKeyValidator func(string) error
 	// CommandValidator is a validator for the "command" field. It is called by the builders before save.
 	CommandValidator func(string) error
-	// DefaultStdout holds the default value on creation for the "stdout" field.
-	DefaultStdout string
-	// DefaultStderr holds the default value on creation for the "stderr" field.
-	DefaultStderr string
 	// DefaultOutputCap holds the default value on creation for the "output_cap" field.
 	DefaultOutputCap int
 	// DefaultTruncated holds the default value on creation for the "truncated" field.

@@ -631,6 +631,16 @@ func StdoutHasSuffix(v string) predicate.ExecRun {
 	return predicate.ExecRun(sql.FieldHasSuffix(FieldStdout, v))
 }
 
+// StdoutIsNil applies the IsNil predicate on the "stdout" field.
+func StdoutIsNil() predicate.ExecRun {
+	return predicate.ExecRun(sql.FieldIsNull(FieldStdout))
+}
+
+// StdoutNotNil applies the NotNil predicate on the "stdout" field.
+func StdoutNotNil() predicate.ExecRun {
+	return predicate.ExecRun(sql.FieldNotNull(FieldStdout))
+}
+
 // StdoutEqualFold applies the EqualFold predicate on the "stdout" field.
 func StdoutEqualFold(v string) predicate.ExecRun {
 	return predicate.ExecRun(sql.FieldEqualFold(FieldStdout, v))
@@ -694,6 +704,16 @@ func StderrHasPrefix(v string) predicate.ExecRun {
 // StderrHasSuffix applies the HasSuffix predicate on the "stderr" field.
 func StderrHasSuffix(v string) predicate.ExecRun {
 	return predicate.ExecRun(sql.FieldHasSuffix(FieldStderr, v))
+}
+
+// StderrIsNil applies the IsNil predicate on the "stderr" field.
+func StderrIsNil() predicate.ExecRun {
+	return predicate.ExecRun(sql.FieldIsNull(FieldStderr))
+}
+
+// StderrNotNil applies the NotNil predicate on the "stderr" field.
+func StderrNotNil() predicate.ExecRun {
+	return predicate.ExecRun(sql.FieldNotNull(FieldStderr))
 }
 
 // StderrEqualFold applies the EqualFold predicate on the "stderr" field.

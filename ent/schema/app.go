@@ -76,8 +76,9 @@ func (App) Fields() []ent.Field {
 			Annotations(entgql.Type("Int64")),
 		// notes are private: only admins and the app's operators read them,
 		// through the role-aware resolver, never through a filter.
+		// No column default: MySQL 8 allows none on TEXT.
 		field.Text("notes").
-			Default("").
+			Optional().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.JSON("checklist", []schematype.ChecklistItem{}).
 			Optional().

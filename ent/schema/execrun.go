@@ -61,11 +61,12 @@ func (ExecRun) Fields() []ent.Field {
 		field.Int("exit_code").
 			Optional().
 			Nillable(),
+		// No column defaults: MySQL 8 allows none on TEXT.
 		field.Text("stdout").
-			Default("").
+			Optional().
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.Text("stderr").
-			Default("").
+			Optional().
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		// output_cap is the most bytes of stdout and of stderr kept.
 		field.Int("output_cap").

@@ -41,7 +41,11 @@ func (Task) Fields() []ent.Field {
 			Default(0).
 			Range(0, 100),
 		field.String("message").
-			Default(""),
+			Default("").
+			MaxLen(255),
+		// log_lines counts the lines of the task's log so far.
+		field.Int("log_lines").
+			Default(0),
 		field.JSON("error", &schematype.Failure{}).
 			Optional().
 			Annotations(entgql.Type("Failure")),

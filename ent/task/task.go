@@ -30,6 +30,8 @@ const (
 	FieldPercent = "percent"
 	// FieldMessage holds the string denoting the message field in the database.
 	FieldMessage = "message"
+	// FieldLogLines holds the string denoting the log_lines field in the database.
+	FieldLogLines = "log_lines"
 	// FieldError holds the string denoting the error field in the database.
 	FieldError = "error"
 	// FieldResult holds the string denoting the result field in the database.
@@ -81,6 +83,7 @@ var Columns = []string{
 	FieldState,
 	FieldPercent,
 	FieldMessage,
+	FieldLogLines,
 	FieldError,
 	FieldResult,
 	FieldArgs,
@@ -128,6 +131,10 @@ var (
 	PercentValidator func(int) error
 	// DefaultMessage holds the default value on creation for the "message" field.
 	DefaultMessage string
+	// MessageValidator is a validator for the "message" field. It is called by the builders before save.
+	MessageValidator func(string) error
+	// DefaultLogLines holds the default value on creation for the "log_lines" field.
+	DefaultLogLines int
 	// DefaultPriority holds the default value on creation for the "priority" field.
 	DefaultPriority int
 	// DefaultID holds the default value on creation for the "id" field.
@@ -238,6 +245,11 @@ func ByPercent(opts ...sql.OrderTermOption) OrderOption {
 // ByMessage orders the results by the message field.
 func ByMessage(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMessage, opts...).ToFunc()
+}
+
+// ByLogLines orders the results by the log_lines field.
+func ByLogLines(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLogLines, opts...).ToFunc()
 }
 
 // ByPriority orders the results by the priority field.

@@ -76,6 +76,11 @@ func Message(v string) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldMessage, v))
 }
 
+// LogLines applies equality check predicate on the "log_lines" field. It's identical to LogLinesEQ.
+func LogLines(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldLogLines, v))
+}
+
 // Priority applies equality check predicate on the "priority" field. It's identical to PriorityEQ.
 func Priority(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldPriority, v))
@@ -329,6 +334,46 @@ func MessageEqualFold(v string) predicate.Task {
 // MessageContainsFold applies the ContainsFold predicate on the "message" field.
 func MessageContainsFold(v string) predicate.Task {
 	return predicate.Task(sql.FieldContainsFold(FieldMessage, v))
+}
+
+// LogLinesEQ applies the EQ predicate on the "log_lines" field.
+func LogLinesEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldLogLines, v))
+}
+
+// LogLinesNEQ applies the NEQ predicate on the "log_lines" field.
+func LogLinesNEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldLogLines, v))
+}
+
+// LogLinesIn applies the In predicate on the "log_lines" field.
+func LogLinesIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldLogLines, vs...))
+}
+
+// LogLinesNotIn applies the NotIn predicate on the "log_lines" field.
+func LogLinesNotIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldLogLines, vs...))
+}
+
+// LogLinesGT applies the GT predicate on the "log_lines" field.
+func LogLinesGT(v int) predicate.Task {
+	return predicate.Task(sql.FieldGT(FieldLogLines, v))
+}
+
+// LogLinesGTE applies the GTE predicate on the "log_lines" field.
+func LogLinesGTE(v int) predicate.Task {
+	return predicate.Task(sql.FieldGTE(FieldLogLines, v))
+}
+
+// LogLinesLT applies the LT predicate on the "log_lines" field.
+func LogLinesLT(v int) predicate.Task {
+	return predicate.Task(sql.FieldLT(FieldLogLines, v))
+}
+
+// LogLinesLTE applies the LTE predicate on the "log_lines" field.
+func LogLinesLTE(v int) predicate.Task {
+	return predicate.Task(sql.FieldLTE(FieldLogLines, v))
 }
 
 // ErrorIsNil applies the IsNil predicate on the "error" field.

@@ -330,6 +330,7 @@ type ComplexityRoot struct {
 		Host       func(childComplexity int) int
 		ID         func(childComplexity int) int
 		LockKeys   func(childComplexity int) int
+		LogLines   func(childComplexity int) int
 		Message    func(childComplexity int) int
 		Percent    func(childComplexity int) int
 		Pid        func(childComplexity int) int
@@ -1633,6 +1634,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.LockKeys(childComplexity), true
+	case "Task.logLines":
+		if e.ComplexityRoot.Task.LogLines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.LogLines(childComplexity), true
 	case "Task.message":
 		if e.ComplexityRoot.Task.Message == nil {
 			break
@@ -3205,8 +3212,8 @@ type ExecRun implements Node {
   args: [String!]
   state: ExecRunState!
   exitCode: Int
-  stdout: String!
-  stderr: String!
+  stdout: String
+  stderr: String
   outputCap: Int!
   truncated: Boolean!
   startedAt: Time
@@ -4005,6 +4012,7 @@ type Task implements Node {
   state: TaskState!
   percent: Int!
   message: String!
+  logLines: Int!
   error: Failure
   result: Map
   priority: Int!
@@ -4184,6 +4192,17 @@ input TaskWhereInput {
   messageHasSuffix: String
   messageEqualFold: String
   messageContainsFold: String
+  """
+  log_lines field predicates
+  """
+  logLines: Int
+  logLinesNEQ: Int
+  logLinesIn: [Int!]
+  logLinesNotIn: [Int!]
+  logLinesGT: Int
+  logLinesGTE: Int
+  logLinesLT: Int
+  logLinesLTE: Int
   """
   priority field predicates
   """
@@ -4899,6 +4918,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_percent(ctx, field)
 	case "message":
 		return ec.fieldContext_Task_message(ctx, field)
+	case "logLines":
+		return ec.fieldContext_Task_logLines(ctx, field)
 	case "error":
 		return ec.fieldContext_Task_error(ctx, field)
 	case "result":
@@ -9045,10 +9066,10 @@ func (ec *executionContext) _ExecRun_stdout(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalOString2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ExecRun_stdout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9068,10 +9089,10 @@ func (ec *executionContext) _ExecRun_stderr(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalOString2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ExecRun_stderr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11194,6 +11215,29 @@ func (ec *executionContext) _Task_message(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Task_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, false, false, "String")
+}
+
+func (ec *executionContext) _Task_logLines(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_logLines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogLines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_logLines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Task_error(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
@@ -18352,7 +18396,7 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "percent", "percentNEQ", "percentIn", "percentNotIn", "percentGT", "percentGTE", "percentLT", "percentLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "priorityGT", "priorityGTE", "priorityLT", "priorityLTE", "deadline", "deadlineNEQ", "deadlineIn", "deadlineNotIn", "deadlineGT", "deadlineGTE", "deadlineLT", "deadlineLTE", "deadlineIsNil", "deadlineNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasApp", "hasAppWith", "hasCreatedBy", "hasCreatedByWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "percent", "percentNEQ", "percentIn", "percentNotIn", "percentGT", "percentGTE", "percentLT", "percentLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "logLines", "logLinesNEQ", "logLinesIn", "logLinesNotIn", "logLinesGT", "logLinesGTE", "logLinesLT", "logLinesLTE", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "priorityGT", "priorityGTE", "priorityLT", "priorityLTE", "deadline", "deadlineNEQ", "deadlineIn", "deadlineNotIn", "deadlineGT", "deadlineGTE", "deadlineLT", "deadlineLTE", "deadlineIsNil", "deadlineNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasApp", "hasAppWith", "hasCreatedBy", "hasCreatedByWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18751,6 +18795,62 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.MessageContainsFold = data
+		case "logLines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLines"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLines = data
+		case "logLinesNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesNEQ = data
+		case "logLinesIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesIn = data
+		case "logLinesNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesNotIn = data
+		case "logLinesGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesGT = data
+		case "logLinesGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesGTE = data
+		case "logLinesLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesLT = data
+		case "logLinesLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logLinesLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogLinesLTE = data
 		case "priority":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -20675,12 +20775,12 @@ func (ec *executionContext) _ExecRun(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "stdout":
 			out.Values[i] = ec._ExecRun_stdout(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "stderr":
 			out.Values[i] = ec._ExecRun_stderr(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outputCap":
@@ -21413,6 +21513,11 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "message":
 			out.Values[i] = ec._Task_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "logLines":
+			out.Values[i] = ec._Task_logLines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
