@@ -4,6 +4,10 @@ package graph
 
 import (
 	"context"
+	"log/slog"
+
+	"berth/command"
+	"berth/task"
 
 	"berth/auth"
 	"berth/ent"
@@ -14,8 +18,14 @@ import (
 // (entgql.Transactioner), so resolvers reach the database through
 // client(ctx), never r.Client directly.
 type Resolver struct {
-	Client *ent.Client
-	Auth   *auth.Service
+	Client   *ent.Client
+	Auth     *auth.Service
+	Tasks    *task.Service
+	Commands *command.Queue
+	Feed     *task.Feed
+	// TaskLogDir holds the logs of the tasks this server's runner ran.
+	TaskLogDir string
+	Log        *slog.Logger
 }
 
 // NewSchema returns the executable schema with its resolvers and directives.

@@ -54,12 +54,23 @@ func (m *httpMetrics) wrap(next http.Handler) http.Handler {
 // through Unwrap, which the websocket upgrade and streaming need.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	wrote bool
 }
 
+// WriteHeader passes on the first status only: gqlgen's POST transport
+// writes a second one for a body that is not JSON.
 func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
+	if w.wrote {
+		return
+	}
+	w.code, w.wrote = code, true
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

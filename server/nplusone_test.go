@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
+	"github.com/99designs/gqlgen/graphql"
 
 	"berth/ent/schematype"
 	"berth/server/servertest"
@@ -19,7 +20,13 @@ import (
 func TestNestedQueryStatements(t *testing.T) {
 	var statements atomic.Int64
 	count := storagetest.WrapDriver(func(d dialect.Driver) dialect.Driver {
-		return dialect.DebugWithContext(d, func(context.Context, ...any) { statements.Add(1) })
+		// Only the statements of resolving GraphQL operations: the task
+		// runner works on the same database in the background.
+		return dialect.DebugWithContext(d, func(ctx context.Context, _ ...any) {
+			if graphql.HasOperationContext(ctx) {
+				statements.Add(1)
+			}
+		})
 	})
 	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
 		env := servertest.Start(t, db)
@@ -41,7 +48,6 @@ func TestNestedQueryStatements(t *testing.T) {
 				db.Client.Task.Create().SetType("install").SetApp(a).ExecX(ctx)
 				db.Client.Task.Create().SetType("start").SetApp(a).ExecX(ctx)
 			}
-			admin.MustDo(t, `{ me { username } }`, nil, nil) // settle the token's last-use write
 			before := statements.Load()
 			var out struct{ Apps struct{ TotalCount int } }
 			admin.MustDo(t, query, nil, &out)

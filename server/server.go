@@ -25,10 +25,12 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"berth/auth"
+	"berth/command"
 	"berth/ent"
 	"berth/fault"
 	"berth/graph"
 	"berth/graph/generated"
+	"berth/task"
 )
 
 // SessionCookieName is the browser's session cookie.
@@ -42,9 +44,13 @@ const (
 
 // Config is what the server serves.
 type Config struct {
-	Client *ent.Client
-	Auth   *auth.Service
-	Log    *slog.Logger
+	Client     *ent.Client
+	Auth       *auth.Service
+	Tasks      *task.Service
+	Commands   *command.Queue
+	Feed       *task.Feed
+	TaskLogDir string
+	Log        *slog.Logger
 	// Ping checks the database for /healthz.
 	Ping func(context.Context) error
 	// SPA serves the single-page app at /.
@@ -84,7 +90,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) graphqlHandler() http.Handler {
-	r := &graph.Resolver{Client: s.cfg.Client, Auth: s.cfg.Auth}
+	r := &graph.Resolver{
+		Client:     s.cfg.Client,
+		Auth:       s.cfg.Auth,
+		Tasks:      s.cfg.Tasks,
+		Commands:   s.cfg.Commands,
+		Feed:       s.cfg.Feed,
+		TaskLogDir: s.cfg.TaskLogDir,
+		Log:        s.cfg.Log,
+	}
 	h := handler.New(generated.NewExecutableSchema(graph.NewSchema(r)))
 	// Transports in order: the first that supports a request serves it.
 	h.AddTransport(transport.Websocket{

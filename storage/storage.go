@@ -42,6 +42,9 @@ type DB struct {
 	Dialect string // dialect.SQLite or dialect.MySQL
 	// Name describes the database for logs, without credentials.
 	Name string
+	// Config is what the database was opened with; task subprocesses open
+	// it again from it.
+	Config Config
 }
 
 // Close closes the database.
@@ -53,6 +56,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.Config = cfg
 	if err := pingWithRetry(ctx, db.SQL); err != nil {
 		db.SQL.Close()
 		return nil, fmt.Errorf("connect to %s: %w", db.Name, err)

@@ -17,9 +17,10 @@ import (
 const usage = `berth: the control plane of a self-hosted app server
 
 Usage:
-  berth serve   [--listen 127.0.0.1:8080] [--data ./data] [--db mysql://user:pass@tcp(host:port)/name]
+  berth serve   [--listen 127.0.0.1:8080] [--data ./data] [--db mysql://user:pass@tcp(host:port)/name] [--max-tasks 50]
   berth migrate [--data ./data] [--db ...] [--status]
   berth user add --username U --role owner|admin|user --password-stdin [--data ./data] [--db ...]
+  berth task list|show ID|logs [-f] ID|cancel ID [--data ./data] [--db ...]
 
 Flags fall back to BERTH_LISTEN, BERTH_DATA and BERTH_DB. On the first start of
 an empty database, serve creates the owner "admin" with BERTH_ADMIN_PASSWORD
@@ -57,6 +58,8 @@ func run(ctx context.Context, log *slog.Logger, args []string, stdin io.Reader, 
 		return serve(ctx, log, args[1:])
 	case "migrate":
 		return migrate(ctx, args[1:], stdout)
+	case "task":
+		return taskCommand(ctx, args[1:], stdout)
 	case "user":
 		if len(args) > 1 && args[1] == "add" {
 			return userAdd(ctx, args[2:], stdin, stdout)

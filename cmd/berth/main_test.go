@@ -49,7 +49,7 @@ type server struct {
 
 var servingLine = regexp.MustCompile(`msg=serving url=(http://\S+)`)
 
-func startServe(t *testing.T, cfg storage.Config, env ...string) *server {
+func startServe(t testing.TB, cfg storage.Config, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", cfg.DataDir, "--db", cfg.URL)
 	cmd.Env = append(os.Environ(), env...)
@@ -85,7 +85,7 @@ func startServe(t *testing.T, cfg storage.Config, env ...string) *server {
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {

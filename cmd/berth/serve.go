@@ -11,13 +11,18 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"berth/auth"
+	"berth/command"
 	_ "berth/ent/runtime"
 	"berth/frontend"
+	"berth/lock"
 	"berth/server"
 	"berth/storage"
+	"berth/task"
 )
 
 func serve(ctx context.Context, log *slog.Logger, args []string) error {
@@ -25,11 +30,16 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	var dbf dbFlags
 	dbf.register(fs)
 	listen := fs.String("listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
+	maxTasks := fs.Int("max-tasks", envInt("BERTH_MAX_TASKS", 50), "how many tasks run at once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	start := time.Now()
-	db, err := storage.Open(ctx, storage.Config{URL: dbf.db, DataDir: dbf.data})
+	dataDir, err := filepath.Abs(dbf.data)
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(ctx, storage.Config{URL: dbf.db, DataDir: dataDir})
 	if err != nil {
 		return err
 	}
@@ -37,25 +47,63 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	log.Info("database ready", "db", db.Name)
 
 	authSvc := auth.NewService(db.Client)
-	if err := ensureOwner(ctx, log, authSvc, dbf.data); err != nil {
+	if err := ensureOwner(ctx, log, authSvc, dataDir); err != nil {
 		return err
 	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the berth binary for task subprocesses: %w", err)
+	}
+	host, _ := os.Hostname()
+	feed := task.NewFeed(db.Client, log)
+	queue := command.NewQueue(db.Client, nil)
+	logDir := filepath.Join(dataDir, "tasks")
+	runner := task.NewRunner(task.RunnerConfig{
+		Client: db.Client,
+		Locks:  lock.NewManager(db.Client),
+		Queue:  queue,
+		Feed:   feed,
+		Exe:    exe,
+		Env:    append(os.Environ(), "BERTH_DB="+dbf.db, "BERTH_DATA="+dataDir),
+		LogDir: logDir,
+		Host:   host,
+		Limit:  *maxTasks,
+		Log:    log,
+	})
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	srv := server.New(server.Config{
-		Client: db.Client,
-		Auth:   authSvc,
-		Log:    log,
-		Ping:   db.SQL.PingContext,
-		SPA:    frontend.Handler(),
+		Client:     db.Client,
+		Auth:       authSvc,
+		Tasks:      task.NewService(db.Client, nil, runner.Wake),
+		Commands:   queue,
+		Feed:       feed,
+		TaskLogDir: logDir,
+		Log:        log,
+		Ping:       db.SQL.PingContext,
+		SPA:        frontend.Handler(),
 	})
+
+	var wg sync.WaitGroup
+	runnerErr := make(chan error, 1)
+	wg.Go(func() { runnerErr <- runner.Run(ctx) })
+	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
 	log.Info("serving", "url", "http://"+ln.Addr().String(), "playground", "http://"+ln.Addr().String()+"/playground",
 		"startup", time.Since(start).Round(time.Millisecond))
 	err = srv.Serve(ctx, ln, 15*time.Second)
+	wg.Wait()
 	log.Info("stopped")
-	return err
+	return errors.Join(err, <-runnerErr)
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
 }
 
 // ensureOwner creates the owner "admin" on the first start of an empty

@@ -116,3 +116,12 @@ func (r *Role) UnmarshalGQL(v any) error {
 	*r = Role(s)
 	return nil
 }
+
+// Error makes a Failure an error, so that it can travel up a call chain and
+// keep its code.
+func (f *Failure) Error() string {
+	if f.Step != "" {
+		return f.Step + ": " + f.Message
+	}
+	return f.Message
+}

@@ -8,12 +8,38 @@ import { LoginPage } from './pages/LoginPage';
 import { Shell } from './components/Shell';
 import { AppsPage } from './pages/AppsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { ForbiddenPage } from './pages/ForbiddenPage';
+import { TasksPage } from './pages/TasksPage';
+import { TaskDetailPage } from './pages/TaskDetailPage';
+import { LiveContext, type Live } from './live';
+import { canSeeAllTasks } from './tasks';
 
 const logoutMutationDocument = graphql(`
   mutation Logout {
     logout
   }
 `);
+
+/** The view for a path inside the signed-in shell. */
+function routeView(pathname: string, user: SessionUser) {
+  if (pathname === '/apps') return <AppsPage />;
+  if (pathname === '/tasks' || pathname === '/tasks/') {
+    return canSeeAllTasks(user.role) ? <TasksPage /> : <ForbiddenPage what="the task list" />;
+  }
+  const taskMatch = /^\/tasks\/([^/]+)\/?$/.exec(pathname);
+  if (taskMatch) {
+    let id: string;
+    try {
+      id = decodeURIComponent(taskMatch[1]);
+    } catch {
+      return <NotFoundPage />;
+    }
+    // The server decides: admins see every task, an app's operators its tasks.
+    return <TaskDetailPage key={id} id={id} />;
+  }
+  if (pathname === '/' || pathname === '/login') return null;
+  return <NotFoundPage />;
+}
 
 type Session =
   | { status: 'checking' }
@@ -110,6 +136,8 @@ export function App() {
     navigate('/login', { replace: true });
   }, [sessionClient, endSession]);
 
+  const live = useMemo<Live>(() => ({ ws: sessionClient.ws, connection: sessionClient.connection }), [sessionClient]);
+
   const sessionValue = useMemo<SessionContextValue | null>(
     () => (session.status === 'authenticated' ? { user: session.user, logout } : null),
     [session, logout],
@@ -145,7 +173,9 @@ export function App() {
     case 'authenticated':
       content = (
         <SessionContext.Provider value={sessionValue}>
-          <Shell>{pathname === '/apps' ? <AppsPage /> : pathname === '/' || pathname === '/login' ? null : <NotFoundPage />}</Shell>
+          <LiveContext.Provider value={live}>
+            <Shell>{routeView(pathname, session.user)}</Shell>
+          </LiveContext.Provider>
         </SessionContext.Provider>
       );
       break;

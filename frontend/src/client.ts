@@ -39,10 +39,36 @@ export function errorMessage(error: CombinedError): string {
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_FORBIDDEN = 4403;
 
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'closed';
+
+/** The websocket's state, as an external store for useSyncExternalStore. */
+export interface ConnectionStore {
+  get(): ConnectionState;
+  subscribe(onChange: () => void): () => void;
+}
+
 export interface SessionClient {
   client: Client;
   ws: WSClient;
+  connection: ConnectionStore;
   dispose(): void;
+}
+
+function connectionStore(): ConnectionStore & { set(state: ConnectionState): void } {
+  let state: ConnectionState = 'idle';
+  const listeners = new Set<() => void>();
+  return {
+    get: () => state,
+    set(next) {
+      if (next === state) return;
+      state = next;
+      listeners.forEach((l) => l());
+    },
+    subscribe(onChange) {
+      listeners.add(onChange);
+      return () => listeners.delete(onChange);
+    },
+  };
 }
 
 /**
@@ -50,6 +76,7 @@ export interface SessionClient {
  * after logout, so no cached data or open subscription outlives the session.
  */
 export function createSessionClient(onUnauthenticated: () => void): SessionClient {
+  const connection = connectionStore();
   const ws = createWSClient({
     url: graphqlWsUrl(),
     lazy: true,
@@ -57,7 +84,10 @@ export function createSessionClient(onUnauthenticated: () => void): SessionClien
     connectionParams: () => (authToken ? { authToken } : {}),
     retryAttempts: 10,
     on: {
+      connecting: () => connection.set('connecting'),
+      connected: () => connection.set('connected'),
       closed: (event) => {
+        connection.set('closed');
         const code = (event as { code?: number } | undefined)?.code;
         if (code === CLOSE_UNAUTHORIZED || code === CLOSE_FORBIDDEN) onUnauthenticated();
       },
@@ -94,6 +124,7 @@ export function createSessionClient(onUnauthenticated: () => void): SessionClien
   return {
     client,
     ws,
+    connection,
     dispose() {
       void ws.dispose();
     },

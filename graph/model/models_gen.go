@@ -26,6 +26,21 @@ type CreateAPITokenPayload struct {
 	APIToken *ent.APIToken `json:"apiToken"`
 }
 
+type DiagnosticTaskInput struct {
+	// How many steps to walk through (1-10000); each reports progress.
+	Steps int `json:"steps"`
+	// How long each step takes, in milliseconds (0-600000).
+	StepMillis int `json:"stepMillis"`
+	// Fail after the last step.
+	Fail bool `json:"fail"`
+	// Die without a result half-way, as a crash would.
+	Crash bool `json:"crash"`
+	// Lock keys to hold while running, e.g. "app:<id>".
+	LockKeys []string `json:"lockKeys"`
+	// Seconds until the task is stopped and failed; the type's default when null.
+	TimeoutSeconds *int `json:"timeoutSeconds,omitempty"`
+}
+
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -46,6 +61,15 @@ type PortBinding struct {
 	HostPort int      `json:"hostPort"`
 	Count    int      `json:"count"`
 	Type     Protocol `json:"type"`
+}
+
+type Subscription struct {
+}
+
+// One line of a task's log; line counts from 1.
+type TaskLogLine struct {
+	Line int    `json:"line"`
+	Text string `json:"text"`
 }
 
 type Protocol string

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,20 +21,31 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"berth/auth"
+	"berth/command"
 	"berth/ent/schematype"
+	enttask "berth/ent/task"
+	"berth/lock"
 	"berth/server"
 	"berth/storage"
+	"berth/task"
 )
 
-// Env is a running server with its database and clock.
+// Env is a running server with its database, task runner and clock.
 type Env struct {
 	DB     *storage.DB
 	Auth   *auth.Service
 	Server *httptest.Server
+	Runner *task.Runner
 	Clock  *Clock
 }
 
-// Start serves berth's handler on a loopback port until the test ends.
+// Handlers are the task types the servers of tests run. Test binaries
+// serve as the task subprocess: call task.SubprocessFromEnv(Handlers) first
+// in TestMain.
+var Handlers = task.Handlers{enttask.TypeDiagnostic: task.Diagnostic}
+
+// Start serves berth's handler on a loopback port, with a task runner,
+// until the test ends. The runner starts the test binary as its subprocess.
 func Start(t testing.TB, db *storage.DB) *Env {
 	t.Helper()
 	clock := &Clock{now: time.Now().UTC()}
@@ -43,15 +55,51 @@ func Start(t testing.TB, db *storage.DB) *Env {
 		logTo = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
-	srv := httptest.NewServer(server.New(server.Config{
+	dataDir := db.Config.DataDir
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	feed := task.NewFeed(db.Client, log)
+	queue := command.NewQueue(db.Client, nil)
+	logDir := filepath.Join(dataDir, "tasks")
+	runner := task.NewRunner(task.RunnerConfig{
 		Client: db.Client,
-		Auth:   a,
+		Locks:  lock.NewManager(db.Client),
+		Queue:  queue,
+		Feed:   feed,
+		Exe:    os.Args[0],
+		Env:    append(os.Environ(), "BERTH_DB="+db.Config.URL, "BERTH_DATA="+dataDir),
+		LogDir: logDir,
+		Host:   "servertest",
+		Grace:  2 * time.Second,
+		Tick:   100 * time.Millisecond,
 		Log:    log,
-		Ping:   db.SQL.PingContext,
-		SPA:    http.NotFoundHandler(),
+	})
+	srv := httptest.NewServer(server.New(server.Config{
+		Client:     db.Client,
+		Auth:       a,
+		Tasks:      task.NewService(db.Client, nil, runner.Wake),
+		Commands:   queue,
+		Feed:       feed,
+		TaskLogDir: logDir,
+		Log:        log,
+		Ping:       db.SQL.PingContext,
+		SPA:        http.NotFoundHandler(),
 	}))
-	t.Cleanup(srv.Close)
-	return &Env{DB: db, Auth: a, Server: srv, Clock: clock}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := runner.Run(ctx); err != nil {
+			t.Errorf("task runner: %v", err)
+		}
+	})
+	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock}
 }
 
 // AddUser creates a user and returns a client logged in as that user.

@@ -1,8 +1,19 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useLocation } from '../router';
 import { roleLabel, useSession } from '../session';
+import { canSeeAllTasks } from '../tasks';
 
-const NAV = [{ to: '/apps', label: 'Apps' }];
+interface NavItem {
+  to: string;
+  label: string;
+  /** Shown only to users this accepts. */
+  allowed?: (role: string) => boolean;
+}
+
+const NAV: NavItem[] = [
+  { to: '/apps', label: 'Apps' },
+  { to: '/tasks', label: 'Tasks', allowed: canSeeAllTasks },
+];
 
 export function Shell({ children }: { children: ReactNode }) {
   const { user, logout } = useSession();
@@ -26,12 +37,14 @@ export function Shell({ children }: { children: ReactNode }) {
           berth
         </Link>
         <nav aria-label="Main" className="nav">
-          {NAV.map((item) => (
+          {NAV.filter((item) => !item.allowed || item.allowed(user.role)).map((item) => (
             <Link
               key={item.to}
               to={item.to}
               className="nav-link"
-              aria-current={pathname === item.to ? 'page' : undefined}
+              aria-current={
+                pathname === item.to ? 'page' : pathname.startsWith(`${item.to}/`) ? 'location' : undefined
+              }
             >
               {item.label}
             </Link>

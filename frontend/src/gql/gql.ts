@@ -15,15 +15,35 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
+    "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n": typeof types.StartDiagnosticTaskDocument,
     "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n": typeof types.AppsDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": typeof types.LoginDocument,
+    "\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n": typeof types.TaskDocument,
+    "\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n": typeof types.TaskUpdatedDocument,
+    "\n  subscription TaskLog($id: ID!, $fromLine: Int!) {\n    taskLog(id: $id, fromLine: $fromLine) {\n      line\n      text\n    }\n  }\n": typeof types.TaskLogDocument,
+    "\n  query PendingAbort($target: String!) {\n    commands(first: 1, where: { command: \"abort\", target: $target }) {\n      totalCount\n    }\n  }\n": typeof types.PendingAbortDocument,
+    "\n  query Tasks($first: Int!) {\n    tasks(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }]) {\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n    }\n  }\n": typeof types.TasksDocument,
+    "\n  subscription TasksChanged {\n    tasksChanged {\n      ...TaskFields\n    }\n  }\n": typeof types.TasksChangedDocument,
+    "\n  query AbortCommands($targets: [String!]!) {\n    commands(first: 100, where: { command: \"abort\", targetIn: $targets }) {\n      edges {\n        node {\n          id\n          target\n        }\n      }\n    }\n  }\n": typeof types.AbortCommandsDocument,
     "\n  query Me {\n    me {\n      id\n      username\n      role\n    }\n  }\n": typeof types.MeDocument,
+    "\n  fragment TaskFields on Task {\n    id\n    type\n    state\n    percent\n    message\n    error {\n      code\n      message\n      step\n    }\n    lockKeys\n    logLines\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
+    "\n  mutation CancelTask($id: ID!) {\n    cancelTask(id: $id) {\n      id\n      command\n      target\n      isConsumed\n    }\n  }\n": typeof types.CancelTaskDocument,
 };
 const documents: Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
+    "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n": types.StartDiagnosticTaskDocument,
     "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n": types.AppsDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": types.LoginDocument,
+    "\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n": types.TaskDocument,
+    "\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n": types.TaskUpdatedDocument,
+    "\n  subscription TaskLog($id: ID!, $fromLine: Int!) {\n    taskLog(id: $id, fromLine: $fromLine) {\n      line\n      text\n    }\n  }\n": types.TaskLogDocument,
+    "\n  query PendingAbort($target: String!) {\n    commands(first: 1, where: { command: \"abort\", target: $target }) {\n      totalCount\n    }\n  }\n": types.PendingAbortDocument,
+    "\n  query Tasks($first: Int!) {\n    tasks(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }]) {\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n    }\n  }\n": types.TasksDocument,
+    "\n  subscription TasksChanged {\n    tasksChanged {\n      ...TaskFields\n    }\n  }\n": types.TasksChangedDocument,
+    "\n  query AbortCommands($targets: [String!]!) {\n    commands(first: 100, where: { command: \"abort\", targetIn: $targets }) {\n      edges {\n        node {\n          id\n          target\n        }\n      }\n    }\n  }\n": types.AbortCommandsDocument,
     "\n  query Me {\n    me {\n      id\n      username\n      role\n    }\n  }\n": types.MeDocument,
+    "\n  fragment TaskFields on Task {\n    id\n    type\n    state\n    percent\n    message\n    error {\n      code\n      message\n      step\n    }\n    lockKeys\n    logLines\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n  }\n": types.TaskFieldsFragmentDoc,
+    "\n  mutation CancelTask($id: ID!) {\n    cancelTask(id: $id) {\n      id\n      command\n      target\n      isConsumed\n    }\n  }\n": types.CancelTaskDocument,
 };
 
 /**
@@ -47,6 +67,10 @@ export function graphql(source: "\n  mutation Logout {\n    logout\n  }\n"): (ty
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -55,7 +79,43 @@ export function graphql(source: "\n  mutation Login($username: String!, $passwor
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TaskLog($id: ID!, $fromLine: Int!) {\n    taskLog(id: $id, fromLine: $fromLine) {\n      line\n      text\n    }\n  }\n"): (typeof documents)["\n  subscription TaskLog($id: ID!, $fromLine: Int!) {\n    taskLog(id: $id, fromLine: $fromLine) {\n      line\n      text\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PendingAbort($target: String!) {\n    commands(first: 1, where: { command: \"abort\", target: $target }) {\n      totalCount\n    }\n  }\n"): (typeof documents)["\n  query PendingAbort($target: String!) {\n    commands(first: 1, where: { command: \"abort\", target: $target }) {\n      totalCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Tasks($first: Int!) {\n    tasks(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }]) {\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Tasks($first: Int!) {\n    tasks(first: $first, orderBy: [{ field: CREATED_AT, direction: DESC }]) {\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TasksChanged {\n    tasksChanged {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription TasksChanged {\n    tasksChanged {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AbortCommands($targets: [String!]!) {\n    commands(first: 100, where: { command: \"abort\", targetIn: $targets }) {\n      edges {\n        node {\n          id\n          target\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AbortCommands($targets: [String!]!) {\n    commands(first: 100, where: { command: \"abort\", targetIn: $targets }) {\n      edges {\n        node {\n          id\n          target\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query Me {\n    me {\n      id\n      username\n      role\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      id\n      username\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    type\n    state\n    percent\n    message\n    error {\n      code\n      message\n      step\n    }\n    lockKeys\n    logLines\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n  }\n"): (typeof documents)["\n  fragment TaskFields on Task {\n    id\n    type\n    state\n    percent\n    message\n    error {\n      code\n      message\n      step\n    }\n    lockKeys\n    logLines\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelTask($id: ID!) {\n    cancelTask(id: $id) {\n      id\n      command\n      target\n      isConsumed\n    }\n  }\n"): (typeof documents)["\n  mutation CancelTask($id: ID!) {\n    cancelTask(id: $id) {\n      id\n      command\n      target\n      isConsumed\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
