@@ -88,7 +88,7 @@ func BenchmarkFanout(b *testing.B) {
 	id := started.StartDiagnosticTask.ID
 
 	var mu sync.Mutex
-	last := map[int]time.Time{}    // percent -> when the last subscriber got it
+	last := map[int]time.Time{}     // percent -> when the last subscriber got it
 	reported := map[int]time.Time{} // percent -> updatedAt
 	var wg sync.WaitGroup
 	for range subscribers {

@@ -116,7 +116,9 @@ func TestCancelTask(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				var out struct{ CancelTask struct{ Command, Target string } }
+				var out struct {
+					CancelTask struct{ Command, Target string }
+				}
 				if err := admin.Do(ctx, `mutation($id: ID!) { cancelTask(id: $id) { command target } }`, map[string]any{"id": id}, &out); err != nil {
 					t.Error(err)
 				} else if out.CancelTask.Command != "abort" || out.CancelTask.Target != id {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"berth/ent"
-	enttask "berth/ent/task"
 	"berth/ent/schematype"
+	enttask "berth/ent/task"
 	"berth/gid"
 	"berth/lock"
 	"berth/storage"

@@ -235,4 +235,3 @@ func TestMigrateStatus(t *testing.T) {
 		t.Fatalf("status after migrate: %q", out)
 	}
 }
-
