@@ -38,15 +38,15 @@ const lastUsedGranularity = time.Minute
 
 var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// dummyHash is compared against when a username is unknown, so that a failed
-// login takes as long whether or not the user exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("berth-dummy-password"), bcrypt.DefaultCost)
-
 // Service manages users and credentials.
 type Service struct {
 	client *ent.Client
 	now    func() time.Time
 	cost   int
+	// dummyHash is compared against when a username is unknown, so that a
+	// failed login takes as long whether or not the user exists. Made on
+	// first use: hashing takes as long as a login should.
+	dummyHash func() []byte
 }
 
 // Option configures a Service.
@@ -64,6 +64,10 @@ func NewService(client *ent.Client, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("berth-dummy-password"), s.cost)
+		return h
+	})
 	return s
 }
 
@@ -156,7 +160,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	bad := &fault.Error{Code: fault.CodeInvalidCredentials, Message: "invalid username or password"}
 	u, err := s.db(ctx).User.Query().Where(user.Username(username)).Only(ctx)
 	if ent.IsNotFound(err) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return nil, bad
 	}
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"berth/command"
 	"berth/ent"
+	"berth/ent/predicate"
 	"berth/ent/schematype"
 	enttask "berth/ent/task"
 	"berth/gid"
@@ -203,11 +204,11 @@ func (r *Runner) dispatch(ctx context.Context) error {
 	}
 	for _, t := range active {
 		if msg, ok := blocked[t.ID]; ok && t.Message != msg {
-			err := r.cfg.Client.Task.Update().
-				Where(enttask.ID(t.ID), enttask.StateEQ(enttask.StatePending), enttask.HostIsNil()).
+			err := r.cfg.Client.Task.UpdateOneID(t.ID).
+				Where(enttask.StateEQ(enttask.StatePending), enttask.HostIsNil()).
 				SetMessage(truncate(msg)).
 				Exec(ctx)
-			if err != nil {
+			if err != nil && !ent.IsNotFound(err) {
 				return fmt.Errorf("set queue message of %s: %w", t.ID, err)
 			}
 		}
@@ -218,12 +219,15 @@ func (r *Runner) dispatch(ctx context.Context) error {
 // start claims t for this runner and starts its subprocess. It reports
 // false when another runner claimed it first.
 func (r *Runner) start(ctx context.Context, t *ent.Task) (bool, error) {
-	n, err := r.cfg.Client.Task.Update().
-		Where(enttask.ID(t.ID), enttask.StateEQ(enttask.StatePending), enttask.HostIsNil()).
+	err := r.cfg.Client.Task.UpdateOneID(t.ID).
+		Where(enttask.StateEQ(enttask.StatePending), enttask.HostIsNil()).
 		SetHost(r.instance).
 		SetMessage("starting").
-		Save(ctx)
-	if err != nil || n == 0 {
+		Exec(ctx)
+	if ent.IsNotFound(err) {
+		return false, nil // another runner claimed it, or it was cancelled
+	}
+	if err != nil {
 		return false, err
 	}
 	c, err := r.spawn(t)
@@ -378,8 +382,8 @@ func exitDescription(err error) string {
 // finishTask writes a task's final state and frees whatever locks its
 // subprocess still held: after a crash, at once rather than at lease expiry.
 func (r *Runner) finishTask(ctx context.Context, id gid.ID, state enttask.State, fail *schematype.Failure, result map[string]any, lines int) {
-	upd := r.cfg.Client.Task.Update().
-		Where(enttask.ID(id), enttask.StateIn(ActiveStates...)).
+	upd := r.cfg.Client.Task.UpdateOneID(id).
+		Where(enttask.StateIn(ActiveStates...)).
 		SetState(state).
 		SetFinishedAt(r.now()).
 		SetResult(result)
@@ -391,7 +395,7 @@ func (r *Runner) finishTask(ctx context.Context, id gid.ID, state enttask.State,
 	} else {
 		upd.SetPercent(100).SetMessage("done")
 	}
-	if err := upd.Exec(ctx); err != nil {
+	if err := upd.Exec(ctx); err != nil && !ent.IsNotFound(err) {
 		r.cfg.Log.Error("finish task", "task", id, "state", state, "err", err)
 	}
 	if n, err := r.cfg.Locks.ReleaseHolder(ctx, id.String()); err != nil {
@@ -418,8 +422,8 @@ func (r *Runner) readMessages(ctx context.Context, c *child) {
 
 // apply records one report of the subprocess.
 func (r *Runner) apply(ctx context.Context, c *child, m message) error {
-	id := c.task.ID
-	upd := r.cfg.Client.Task.Update().Where(enttask.ID(id), enttask.StateIn(ActiveStates...))
+	// UpdateOne returns the written task, which the feed publishes as is.
+	upd := r.cfg.Client.Task.UpdateOneID(c.task.ID).Where(enttask.StateIn(ActiveStates...))
 	switch m.Kind {
 	case kindLog:
 		r.appendLog(c, m.Text)
@@ -453,7 +457,11 @@ func (r *Runner) apply(ctx context.Context, c *child, m message) error {
 	c.mu.Lock()
 	lines := c.lines
 	c.mu.Unlock()
-	return upd.SetLogLines(lines).Exec(ctx)
+	err := upd.SetLogLines(lines).Exec(ctx)
+	if ent.IsNotFound(err) {
+		return nil // finished meanwhile (cancelled, timed out)
+	}
+	return err
 }
 
 func (r *Runner) appendLog(c *child, text string) {
@@ -574,9 +582,15 @@ func (r *Runner) enforceDeadlines(ctx context.Context) error {
 	for _, c := range late {
 		r.stop(c, failure(CodeTimeout, "ran past its deadline %s", c.deadline.Format(time.RFC3339)))
 	}
+	overdue := []predicate.Task{enttask.StateEQ(enttask.StatePending), enttask.HostIsNil(), enttask.DeadlineLT(now)}
+	// Look before writing: a write on every tick would queue behind, and
+	// hold up, SQLite's single writer.
+	if late, err := r.cfg.Client.Task.Query().Where(overdue...).Exist(ctx); err != nil || !late {
+		return err
+	}
 	why := failure(CodeTimeout, "not started before its deadline")
 	return r.cfg.Client.Task.Update().
-		Where(enttask.StateEQ(enttask.StatePending), enttask.HostIsNil(), enttask.DeadlineLT(now)).
+		Where(overdue...).
 		SetState(enttask.StateFailed).
 		SetError(why).
 		SetMessage(why.Message).

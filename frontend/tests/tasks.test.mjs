@@ -267,6 +267,7 @@ test('the detail of a failed task shows its error', async () => {
 
 test('bad input shows the server error next to the field', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('tbody tr').first().waitFor();
   const rowsBefore = await page.locator('tbody tr').count();
 
   const steps = page.getByLabel('Steps', { exact: true });

@@ -153,7 +153,11 @@ export function TaskDetailPage({ id }: { id: string }) {
           {task.message || <span className="muted">No message</span>}
         </p>
         {task.error && (
-          <div className="task-failure" role="alert" data-testid="task-error">
+          <div
+            className={`task-failure${task.state === 'cancelled' ? ' task-failure-quiet' : ''}`}
+            role={task.state === 'cancelled' ? 'status' : 'alert'}
+            data-testid="task-error"
+          >
             <span className="task-failure-code mono">{task.error.code}</span>
             <span>{task.error.message}</span>
             {task.error.step && <span className="muted"> (step: {task.error.step})</span>}

@@ -206,7 +206,8 @@ interface TaskRowProps {
 function TaskRow({ task, now, cancelling, onCancel }: TaskRowProps) {
   const finished = isFinished(task.state);
   const waiting = task.state === 'pending' || task.state === 'waiting';
-  const message = task.error ? task.error.message : task.message;
+  const failed = task.state === 'failed' || task.state === 'crashed';
+  const message = failed && task.error ? task.error.message : task.message;
   return (
     <tr data-task-id={task.id} data-state={task.state}>
       <th scope="row" className="task-type">
@@ -220,7 +221,7 @@ function TaskRow({ task, now, cancelling, onCancel }: TaskRowProps) {
       <td className="col-progress">
         <ProgressBar percent={task.percent} state={task.state} label={`Progress of ${taskTypeLabel(task.type)} task`} />
       </td>
-      <td className={`task-message${waiting ? ' task-message-waiting' : ''}${task.error ? ' task-message-error' : ''}`}>
+      <td className={`task-message${waiting ? ' task-message-waiting' : ''}${failed ? ' task-message-error' : ''}`}>
         {message || <span className="muted">—</span>}
       </td>
       <td className="nowrap" title={formatFullTime(task.createdAt)}>
