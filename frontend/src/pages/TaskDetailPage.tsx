@@ -116,7 +116,7 @@ export function TaskDetailPage({ id }: { id: string }) {
             Could not load the task: {errorMessage(error)}
           </p>
         )}
-        {data && !data.task && (
+        {data && !data.task && !error && (
           <div className="empty">
             <p className="empty-title">Task not found</p>
             <p className="muted">It may have been removed, or you may not have access to it.</p>

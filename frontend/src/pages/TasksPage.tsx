@@ -55,6 +55,8 @@ const abortCommandsQueryDocument = graphql(`
 `);
 
 const PAGE_SIZE = 50;
+// Tasks seen live are added to the list; it shows at most this many, newest first.
+const MAX_ROWS = 200;
 
 type TaskMap = ReadonlyMap<string, TaskFields>;
 
@@ -111,7 +113,7 @@ export function TasksPage() {
       });
   }, [client, data, mark]);
 
-  const rows = useMemo(() => [...tasks.values()].sort(byCreatedDesc), [tasks]);
+  const rows = useMemo(() => [...tasks.values()].sort(byCreatedDesc).slice(0, MAX_ROWS), [tasks]);
   const anyRunning = rows.some((t) => t.startedAt && !t.finishedAt);
   const now = useNow(anyRunning);
 
@@ -187,8 +189,8 @@ export function TasksPage() {
               ))}
             </tbody>
           </table>
-          {data && data.tasks.totalCount > PAGE_SIZE && (
-            <p className="muted table-foot">Showing the most recent tasks.</p>
+          {data && data.tasks.totalCount > rows.length && (
+            <p className="muted table-foot">Showing the {rows.length} most recent tasks.</p>
           )}
         </div>
       )}
