@@ -1,5 +1,6 @@
 # berth: `make run` builds and starts the server (embedded SQLite, SPA);
-# `make test` installs and starts what the tests need (MariaDB, Chromium)
+# `make test` installs and starts what the tests need (MariaDB, the Docker
+# engine with local test images, Chromium)
 # and runs every test. See README.md.
 
 SHELL := /bin/bash
@@ -51,7 +52,7 @@ check-generated:
 		git status --short -- $(GENERATED); exit 1; \
 	fi; echo "generated code is up to date"
 
-services: mariadb
+services: mariadb test-image
 
 mariadb:
 	@scripts/ensure-mariadb.sh
@@ -81,7 +82,8 @@ test-browser: build chromium
 
 ## bench: benchmarks, printing their figures
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./... | grep -v '^\(goos\|goarch\|pkg\|cpu\):'
+
 
 clean:
 	rm -rf bin data

@@ -68,18 +68,21 @@ type AppEdges struct {
 	Tasks []*Task `json:"tasks,omitempty"`
 	// Backups holds the value of the backups edge.
 	Backups []*Backup `json:"backups,omitempty"`
+	// PortClaims holds the value of the port_claims edge.
+	PortClaims []*PortClaim `json:"port_claims,omitempty"`
 	// ExecRuns holds the value of the exec_runs edge.
 	ExecRuns []*ExecRun `json:"exec_runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
-	namedOperators map[string][]*User
-	namedTasks     map[string][]*Task
-	namedBackups   map[string][]*Backup
-	namedExecRuns  map[string][]*ExecRun
+	namedOperators  map[string][]*User
+	namedTasks      map[string][]*Task
+	namedBackups    map[string][]*Backup
+	namedPortClaims map[string][]*PortClaim
+	namedExecRuns   map[string][]*ExecRun
 }
 
 // OperatorsOrErr returns the Operators value or an error if the edge
@@ -120,10 +123,19 @@ func (e AppEdges) BackupsOrErr() ([]*Backup, error) {
 	return nil, &NotLoadedError{edge: "backups"}
 }
 
+// PortClaimsOrErr returns the PortClaims value or an error if the edge
+// was not loaded in eager-loading.
+func (e AppEdges) PortClaimsOrErr() ([]*PortClaim, error) {
+	if e.loadedTypes[4] {
+		return e.PortClaims, nil
+	}
+	return nil, &NotLoadedError{edge: "port_claims"}
+}
+
 // ExecRunsOrErr returns the ExecRuns value or an error if the edge
 // was not loaded in eager-loading.
 func (e AppEdges) ExecRunsOrErr() ([]*ExecRun, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.ExecRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "exec_runs"}
@@ -307,6 +319,11 @@ func (_m *App) QueryBackups() *BackupQuery {
 	return NewAppClient(_m.config).QueryBackups(_m)
 }
 
+// QueryPortClaims queries the "port_claims" edge of the App entity.
+func (_m *App) QueryPortClaims() *PortClaimQuery {
+	return NewAppClient(_m.config).QueryPortClaims(_m)
+}
+
 // QueryExecRuns queries the "exec_runs" edge of the App entity.
 func (_m *App) QueryExecRuns() *ExecRunQuery {
 	return NewAppClient(_m.config).QueryExecRuns(_m)
@@ -452,6 +469,30 @@ func (_m *App) appendNamedBackups(name string, edges ...*Backup) {
 		_m.Edges.namedBackups[name] = []*Backup{}
 	} else {
 		_m.Edges.namedBackups[name] = append(_m.Edges.namedBackups[name], edges...)
+	}
+}
+
+// NamedPortClaims returns the PortClaims named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *App) NamedPortClaims(name string) ([]*PortClaim, error) {
+	if _m.Edges.namedPortClaims == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedPortClaims[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *App) appendNamedPortClaims(name string, edges ...*PortClaim) {
+	if _m.Edges.namedPortClaims == nil {
+		_m.Edges.namedPortClaims = make(map[string][]*PortClaim)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedPortClaims[name] = []*PortClaim{}
+	} else {
+		_m.Edges.namedPortClaims[name] = append(_m.Edges.namedPortClaims[name], edges...)
 	}
 }
 

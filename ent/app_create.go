@@ -7,6 +7,7 @@ import (
 	"berth/ent/backup"
 	"berth/ent/backupsite"
 	"berth/ent/execrun"
+	"berth/ent/portclaim"
 	"berth/ent/schematype"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -268,6 +269,21 @@ func (_c *AppCreate) AddBackups(v ...*Backup) *AppCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddBackupIDs(ids...)
+}
+
+// AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
+func (_c *AppCreate) AddPortClaimIDs(ids ...gid.ID) *AppCreate {
+	_c.mutation.AddPortClaimIDs(ids...)
+	return _c
+}
+
+// AddPortClaims adds the "port_claims" edges to the PortClaim entity.
+func (_c *AppCreate) AddPortClaims(v ...*PortClaim) *AppCreate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddPortClaimIDs(ids...)
 }
 
 // AddExecRunIDs adds the "exec_runs" edge to the ExecRun entity by IDs.
@@ -572,6 +588,22 @@ func (_c *AppCreate) createSpec() (*App, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.PortClaimsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -7,6 +7,7 @@ import (
 	"berth/ent/backup"
 	"berth/ent/backupsite"
 	"berth/ent/execrun"
+	"berth/ent/portclaim"
 	"berth/ent/predicate"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -26,22 +27,24 @@ import (
 // AppQuery is the builder for querying App entities.
 type AppQuery struct {
 	config
-	ctx                *QueryContext
-	order              []app.OrderOption
-	inters             []Interceptor
-	predicates         []predicate.App
-	withOperators      *UserQuery
-	withBackupSite     *BackupSiteQuery
-	withTasks          *TaskQuery
-	withBackups        *BackupQuery
-	withExecRuns       *ExecRunQuery
-	withFKs            bool
-	loadTotal          []func(context.Context, []*App) error
-	modifiers          []func(*sql.Selector)
-	withNamedOperators map[string]*UserQuery
-	withNamedTasks     map[string]*TaskQuery
-	withNamedBackups   map[string]*BackupQuery
-	withNamedExecRuns  map[string]*ExecRunQuery
+	ctx                 *QueryContext
+	order               []app.OrderOption
+	inters              []Interceptor
+	predicates          []predicate.App
+	withOperators       *UserQuery
+	withBackupSite      *BackupSiteQuery
+	withTasks           *TaskQuery
+	withBackups         *BackupQuery
+	withPortClaims      *PortClaimQuery
+	withExecRuns        *ExecRunQuery
+	withFKs             bool
+	loadTotal           []func(context.Context, []*App) error
+	modifiers           []func(*sql.Selector)
+	withNamedOperators  map[string]*UserQuery
+	withNamedTasks      map[string]*TaskQuery
+	withNamedBackups    map[string]*BackupQuery
+	withNamedPortClaims map[string]*PortClaimQuery
+	withNamedExecRuns   map[string]*ExecRunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -159,6 +162,28 @@ func (_q *AppQuery) QueryBackups() *BackupQuery {
 			sqlgraph.From(app.Table, app.FieldID, selector),
 			sqlgraph.To(backup.Table, backup.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, app.BackupsTable, app.BackupsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPortClaims chains the current query on the "port_claims" edge.
+func (_q *AppQuery) QueryPortClaims() *PortClaimQuery {
+	query := (&PortClaimClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(app.Table, app.FieldID, selector),
+			sqlgraph.To(portclaim.Table, portclaim.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, app.PortClaimsTable, app.PortClaimsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -384,6 +409,7 @@ func (_q *AppQuery) Clone() *AppQuery {
 		withBackupSite: _q.withBackupSite.Clone(),
 		withTasks:      _q.withTasks.Clone(),
 		withBackups:    _q.withBackups.Clone(),
+		withPortClaims: _q.withPortClaims.Clone(),
 		withExecRuns:   _q.withExecRuns.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
@@ -433,6 +459,17 @@ func (_q *AppQuery) WithBackups(opts ...func(*BackupQuery)) *AppQuery {
 		opt(query)
 	}
 	_q.withBackups = query
+	return _q
+}
+
+// WithPortClaims tells the query-builder to eager-load the nodes that are connected to
+// the "port_claims" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppQuery) WithPortClaims(opts ...func(*PortClaimQuery)) *AppQuery {
+	query := (&PortClaimClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPortClaims = query
 	return _q
 }
 
@@ -526,11 +563,12 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 		nodes       = []*App{}
 		withFKs     = _q.withFKs
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withOperators != nil,
 			_q.withBackupSite != nil,
 			_q.withTasks != nil,
 			_q.withBackups != nil,
+			_q.withPortClaims != nil,
 			_q.withExecRuns != nil,
 		}
 	)
@@ -588,6 +626,13 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 			return nil, err
 		}
 	}
+	if query := _q.withPortClaims; query != nil {
+		if err := _q.loadPortClaims(ctx, query, nodes,
+			func(n *App) { n.Edges.PortClaims = []*PortClaim{} },
+			func(n *App, e *PortClaim) { n.Edges.PortClaims = append(n.Edges.PortClaims, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withExecRuns; query != nil {
 		if err := _q.loadExecRuns(ctx, query, nodes,
 			func(n *App) { n.Edges.ExecRuns = []*ExecRun{} },
@@ -613,6 +658,13 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 		if err := _q.loadBackups(ctx, query, nodes,
 			func(n *App) { n.appendNamedBackups(name) },
 			func(n *App, e *Backup) { n.appendNamedBackups(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedPortClaims {
+		if err := _q.loadPortClaims(ctx, query, nodes,
+			func(n *App) { n.appendNamedPortClaims(name) },
+			func(n *App, e *PortClaim) { n.appendNamedPortClaims(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -781,6 +833,37 @@ func (_q *AppQuery) loadBackups(ctx context.Context, query *BackupQuery, nodes [
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "app_backups" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AppQuery) loadPortClaims(ctx context.Context, query *PortClaimQuery, nodes []*App, init func(*App), assign func(*App, *PortClaim)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[gid.ID]*App)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	query.withFKs = true
+	query.Where(predicate.PortClaim(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(app.PortClaimsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.app_port_claims
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "app_port_claims" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "app_port_claims" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -976,6 +1059,20 @@ func (_q *AppQuery) WithNamedBackups(name string, opts ...func(*BackupQuery)) *A
 		_q.withNamedBackups = make(map[string]*BackupQuery)
 	}
 	_q.withNamedBackups[name] = query
+	return _q
+}
+
+// WithNamedPortClaims tells the query-builder to eager-load the nodes that are connected to the "port_claims"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppQuery) WithNamedPortClaims(name string, opts ...func(*PortClaimQuery)) *AppQuery {
+	query := (&PortClaimClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedPortClaims == nil {
+		_q.withNamedPortClaims = make(map[string]*PortClaimQuery)
+	}
+	_q.withNamedPortClaims[name] = query
 	return _q
 }
 

@@ -7,6 +7,7 @@ import (
 	"berth/ent/backup"
 	"berth/ent/backupsite"
 	"berth/ent/execrun"
+	"berth/ent/portclaim"
 	"berth/ent/predicate"
 	"berth/ent/schematype"
 	"berth/ent/task"
@@ -313,6 +314,21 @@ func (_u *AppUpdate) AddBackups(v ...*Backup) *AppUpdate {
 	return _u.AddBackupIDs(ids...)
 }
 
+// AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
+func (_u *AppUpdate) AddPortClaimIDs(ids ...gid.ID) *AppUpdate {
+	_u.mutation.AddPortClaimIDs(ids...)
+	return _u
+}
+
+// AddPortClaims adds the "port_claims" edges to the PortClaim entity.
+func (_u *AppUpdate) AddPortClaims(v ...*PortClaim) *AppUpdate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPortClaimIDs(ids...)
+}
+
 // AddExecRunIDs adds the "exec_runs" edge to the ExecRun entity by IDs.
 func (_u *AppUpdate) AddExecRunIDs(ids ...gid.ID) *AppUpdate {
 	_u.mutation.AddExecRunIDs(ids...)
@@ -400,6 +416,27 @@ func (_u *AppUpdate) RemoveBackups(v ...*Backup) *AppUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveBackupIDs(ids...)
+}
+
+// ClearPortClaims clears all "port_claims" edges to the PortClaim entity.
+func (_u *AppUpdate) ClearPortClaims() *AppUpdate {
+	_u.mutation.ClearPortClaims()
+	return _u
+}
+
+// RemovePortClaimIDs removes the "port_claims" edge to PortClaim entities by IDs.
+func (_u *AppUpdate) RemovePortClaimIDs(ids ...gid.ID) *AppUpdate {
+	_u.mutation.RemovePortClaimIDs(ids...)
+	return _u
+}
+
+// RemovePortClaims removes "port_claims" edges to PortClaim entities.
+func (_u *AppUpdate) RemovePortClaims(v ...*PortClaim) *AppUpdate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePortClaimIDs(ids...)
 }
 
 // ClearExecRuns clears all "exec_runs" edges to the ExecRun entity.
@@ -740,6 +777,51 @@ func (_u *AppUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PortClaimsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPortClaimsIDs(); len(nodes) > 0 && !_u.mutation.PortClaimsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PortClaimsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1090,6 +1172,21 @@ func (_u *AppUpdateOne) AddBackups(v ...*Backup) *AppUpdateOne {
 	return _u.AddBackupIDs(ids...)
 }
 
+// AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
+func (_u *AppUpdateOne) AddPortClaimIDs(ids ...gid.ID) *AppUpdateOne {
+	_u.mutation.AddPortClaimIDs(ids...)
+	return _u
+}
+
+// AddPortClaims adds the "port_claims" edges to the PortClaim entity.
+func (_u *AppUpdateOne) AddPortClaims(v ...*PortClaim) *AppUpdateOne {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPortClaimIDs(ids...)
+}
+
 // AddExecRunIDs adds the "exec_runs" edge to the ExecRun entity by IDs.
 func (_u *AppUpdateOne) AddExecRunIDs(ids ...gid.ID) *AppUpdateOne {
 	_u.mutation.AddExecRunIDs(ids...)
@@ -1177,6 +1274,27 @@ func (_u *AppUpdateOne) RemoveBackups(v ...*Backup) *AppUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveBackupIDs(ids...)
+}
+
+// ClearPortClaims clears all "port_claims" edges to the PortClaim entity.
+func (_u *AppUpdateOne) ClearPortClaims() *AppUpdateOne {
+	_u.mutation.ClearPortClaims()
+	return _u
+}
+
+// RemovePortClaimIDs removes the "port_claims" edge to PortClaim entities by IDs.
+func (_u *AppUpdateOne) RemovePortClaimIDs(ids ...gid.ID) *AppUpdateOne {
+	_u.mutation.RemovePortClaimIDs(ids...)
+	return _u
+}
+
+// RemovePortClaims removes "port_claims" edges to PortClaim entities.
+func (_u *AppUpdateOne) RemovePortClaims(v ...*PortClaim) *AppUpdateOne {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePortClaimIDs(ids...)
 }
 
 // ClearExecRuns clears all "exec_runs" edges to the ExecRun entity.
@@ -1547,6 +1665,51 @@ func (_u *AppUpdateOne) sqlSave(ctx context.Context) (_node *App, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PortClaimsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPortClaimsIDs(); len(nodes) > 0 && !_u.mutation.PortClaimsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PortClaimsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.PortClaimsTable,
+			Columns: []string{app.PortClaimsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(portclaim.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -20,6 +20,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
 
@@ -52,6 +53,8 @@ type Client struct {
 	ExecRun *ExecRunClient
 	// Lock is the client for interacting with the Lock builders.
 	Lock *LockClient
+	// PortClaim is the client for interacting with the PortClaim builders.
+	PortClaim *PortClaimClient
 	// Task is the client for interacting with the Task builders.
 	Task *TaskClient
 	// User is the client for interacting with the User builders.
@@ -75,6 +78,7 @@ func (c *Client) init() {
 	c.Command = NewCommandClient(c.config)
 	c.ExecRun = NewExecRunClient(c.config)
 	c.Lock = NewLockClient(c.config)
+	c.PortClaim = NewPortClaimClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
 }
@@ -177,6 +181,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Command:    NewCommandClient(cfg),
 		ExecRun:    NewExecRunClient(cfg),
 		Lock:       NewLockClient(cfg),
+		PortClaim:  NewPortClaimClient(cfg),
 		Task:       NewTaskClient(cfg),
 		User:       NewUserClient(cfg),
 	}, nil
@@ -206,6 +211,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Command:    NewCommandClient(cfg),
 		ExecRun:    NewExecRunClient(cfg),
 		Lock:       NewLockClient(cfg),
+		PortClaim:  NewPortClaimClient(cfg),
 		Task:       NewTaskClient(cfg),
 		User:       NewUserClient(cfg),
 	}, nil
@@ -238,7 +244,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.Task, c.User,
+		c.Lock, c.PortClaim, c.Task, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -249,7 +255,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.Task, c.User,
+		c.Lock, c.PortClaim, c.Task, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -274,6 +280,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ExecRun.mutate(ctx, m)
 	case *LockMutation:
 		return c.Lock.mutate(ctx, m)
+	case *PortClaimMutation:
+		return c.PortClaim.mutate(ctx, m)
 	case *TaskMutation:
 		return c.Task.mutate(ctx, m)
 	case *UserMutation:
@@ -597,6 +605,22 @@ func (c *AppClient) QueryBackups(_m *App) *BackupQuery {
 			sqlgraph.From(app.Table, app.FieldID, id),
 			sqlgraph.To(backup.Table, backup.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, app.BackupsTable, app.BackupsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPortClaims queries the port_claims edge of a App.
+func (c *AppClient) QueryPortClaims(_m *App) *PortClaimQuery {
+	query := (&PortClaimClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(app.Table, app.FieldID, id),
+			sqlgraph.To(portclaim.Table, portclaim.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, app.PortClaimsTable, app.PortClaimsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -1429,6 +1453,22 @@ func (c *ExecRunClient) QueryApp(_m *ExecRun) *AppQuery {
 	return query
 }
 
+// QueryTask queries the task edge of a ExecRun.
+func (c *ExecRunClient) QueryTask(_m *ExecRun) *TaskQuery {
+	query := (&TaskClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(execrun.Table, execrun.FieldID, id),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, execrun.TaskTable, execrun.TaskColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ExecRunClient) Hooks() []Hook {
 	return c.hooks.ExecRun
@@ -1584,6 +1624,155 @@ func (c *LockClient) mutate(ctx context.Context, m *LockMutation) (Value, error)
 		return (&LockDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Lock mutation op: %q", m.Op())
+	}
+}
+
+// PortClaimClient is a client for the PortClaim schema.
+type PortClaimClient struct {
+	config
+}
+
+// NewPortClaimClient returns a client for the PortClaim from the given config.
+func NewPortClaimClient(c config) *PortClaimClient {
+	return &PortClaimClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `portclaim.Hooks(f(g(h())))`.
+func (c *PortClaimClient) Use(hooks ...Hook) {
+	c.hooks.PortClaim = append(c.hooks.PortClaim, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `portclaim.Intercept(f(g(h())))`.
+func (c *PortClaimClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PortClaim = append(c.inters.PortClaim, interceptors...)
+}
+
+// Create returns a builder for creating a PortClaim entity.
+func (c *PortClaimClient) Create() *PortClaimCreate {
+	mutation := newPortClaimMutation(c.config, OpCreate)
+	return &PortClaimCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PortClaim entities.
+func (c *PortClaimClient) CreateBulk(builders ...*PortClaimCreate) *PortClaimCreateBulk {
+	return &PortClaimCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PortClaimClient) MapCreateBulk(slice any, setFunc func(*PortClaimCreate, int)) *PortClaimCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PortClaimCreateBulk{err: fmt.Errorf("calling to PortClaimClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PortClaimCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PortClaimCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PortClaim.
+func (c *PortClaimClient) Update() *PortClaimUpdate {
+	mutation := newPortClaimMutation(c.config, OpUpdate)
+	return &PortClaimUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PortClaimClient) UpdateOne(_m *PortClaim) *PortClaimUpdateOne {
+	mutation := newPortClaimMutation(c.config, OpUpdateOne, withPortClaim(_m))
+	return &PortClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PortClaimClient) UpdateOneID(id gid.ID) *PortClaimUpdateOne {
+	mutation := newPortClaimMutation(c.config, OpUpdateOne, withPortClaimID(id))
+	return &PortClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PortClaim.
+func (c *PortClaimClient) Delete() *PortClaimDelete {
+	mutation := newPortClaimMutation(c.config, OpDelete)
+	return &PortClaimDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PortClaimClient) DeleteOne(_m *PortClaim) *PortClaimDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PortClaimClient) DeleteOneID(id gid.ID) *PortClaimDeleteOne {
+	builder := c.Delete().Where(portclaim.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PortClaimDeleteOne{builder}
+}
+
+// Query returns a query builder for PortClaim.
+func (c *PortClaimClient) Query() *PortClaimQuery {
+	return &PortClaimQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePortClaim},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PortClaim entity by its id.
+func (c *PortClaimClient) Get(ctx context.Context, id gid.ID) (*PortClaim, error) {
+	return c.Query().Where(portclaim.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PortClaimClient) GetX(ctx context.Context, id gid.ID) *PortClaim {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryApp queries the app edge of a PortClaim.
+func (c *PortClaimClient) QueryApp(_m *PortClaim) *AppQuery {
+	query := (&AppClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(portclaim.Table, portclaim.FieldID, id),
+			sqlgraph.To(app.Table, app.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, portclaim.AppTable, portclaim.AppColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PortClaimClient) Hooks() []Hook {
+	return c.hooks.PortClaim
+}
+
+// Interceptors returns the client interceptors.
+func (c *PortClaimClient) Interceptors() []Interceptor {
+	return c.inters.PortClaim
+}
+
+func (c *PortClaimClient) mutate(ctx context.Context, m *PortClaimMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PortClaimCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PortClaimUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PortClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PortClaimDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PortClaim mutation op: %q", m.Op())
 	}
 }
 
@@ -1936,12 +2125,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, Task,
-		User []ent.Hook
+		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, PortClaim,
+		Task, User []ent.Hook
 	}
 	inters struct {
-		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, Task,
-		User []ent.Interceptor
+		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, PortClaim,
+		Task, User []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
 	"context"
@@ -90,6 +91,7 @@ func checkColumn(t, c string) error {
 			command.Table:    command.ValidColumn,
 			execrun.Table:    execrun.ValidColumn,
 			lock.Table:       lock.ValidColumn,
+			portclaim.Table:  portclaim.ValidColumn,
 			task.Table:       task.ValidColumn,
 			user.Table:       user.ValidColumn,
 		})

@@ -5,6 +5,7 @@ package ent
 import (
 	"berth/ent/app"
 	"berth/ent/execrun"
+	"berth/ent/task"
 	"berth/gid"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,7 @@ type ExecRun struct {
 	// The values are being populated by the ExecRunQuery when eager-loading is set.
 	Edges         ExecRunEdges `json:"edges"`
 	app_exec_runs *gid.ID
+	exec_run_task *gid.ID
 	selectValues  sql.SelectValues
 }
 
@@ -65,11 +67,13 @@ type ExecRun struct {
 type ExecRunEdges struct {
 	// App holds the value of the app edge.
 	App *App `json:"app,omitempty"`
+	// Task holds the value of the task edge.
+	Task *Task `json:"task,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 }
 
 // AppOrErr returns the App value or an error if the edge
@@ -81,6 +85,17 @@ func (e ExecRunEdges) AppOrErr() (*App, error) {
 		return nil, &NotFoundError{label: app.Label}
 	}
 	return nil, &NotLoadedError{edge: "app"}
+}
+
+// TaskOrErr returns the Task value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ExecRunEdges) TaskOrErr() (*Task, error) {
+	if e.Task != nil {
+		return e.Task, nil
+	} else if e.loadedTypes[1] {
+		return nil, &NotFoundError{label: task.Label}
+	}
+	return nil, &NotLoadedError{edge: "task"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -101,6 +116,8 @@ func (*ExecRun) scanValues(columns []string) ([]any, error) {
 		case execrun.FieldCreatedAt, execrun.FieldUpdatedAt, execrun.FieldStartedAt, execrun.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
 		case execrun.ForeignKeys[0]: // app_exec_runs
+			values[i] = &sql.NullScanner{S: new(gid.ID)}
+		case execrun.ForeignKeys[1]: // exec_run_task
 			values[i] = &sql.NullScanner{S: new(gid.ID)}
 		default:
 			values[i] = new(sql.UnknownType)
@@ -240,6 +257,13 @@ func (_m *ExecRun) assignValues(columns []string, values []any) error {
 				_m.app_exec_runs = new(gid.ID)
 				*_m.app_exec_runs = *value.S.(*gid.ID)
 			}
+		case execrun.ForeignKeys[1]:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field exec_run_task", values[i])
+			} else if value.Valid {
+				_m.exec_run_task = new(gid.ID)
+				*_m.exec_run_task = *value.S.(*gid.ID)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -256,6 +280,11 @@ func (_m *ExecRun) Value(name string) (ent.Value, error) {
 // QueryApp queries the "app" edge of the ExecRun entity.
 func (_m *ExecRun) QueryApp() *AppQuery {
 	return NewExecRunClient(_m.config).QueryApp(_m)
+}
+
+// QueryTask queries the "task" edge of the ExecRun entity.
+func (_m *ExecRun) QueryTask() *TaskQuery {
+	return NewExecRunClient(_m.config).QueryTask(_m)
 }
 
 // Update returns a builder for updating this ExecRun.

@@ -5,6 +5,7 @@ package ent
 import (
 	"berth/ent/app"
 	"berth/ent/execrun"
+	"berth/ent/task"
 	"berth/gid"
 	"context"
 	"errors"
@@ -246,6 +247,25 @@ func (_c *ExecRunCreate) SetAppID(id gid.ID) *ExecRunCreate {
 // SetApp sets the "app" edge to the App entity.
 func (_c *ExecRunCreate) SetApp(v *App) *ExecRunCreate {
 	return _c.SetAppID(v.ID)
+}
+
+// SetTaskID sets the "task" edge to the Task entity by ID.
+func (_c *ExecRunCreate) SetTaskID(id gid.ID) *ExecRunCreate {
+	_c.mutation.SetTaskID(id)
+	return _c
+}
+
+// SetNillableTaskID sets the "task" edge to the Task entity by ID if the given value is not nil.
+func (_c *ExecRunCreate) SetNillableTaskID(id *gid.ID) *ExecRunCreate {
+	if id != nil {
+		_c = _c.SetTaskID(*id)
+	}
+	return _c
+}
+
+// SetTask sets the "task" edge to the Task entity.
+func (_c *ExecRunCreate) SetTask(v *Task) *ExecRunCreate {
+	return _c.SetTaskID(v.ID)
 }
 
 // Mutation returns the ExecRunMutation object of the builder.
@@ -496,6 +516,23 @@ func (_c *ExecRunCreate) createSpec() (*ExecRun, *sqlgraph.CreateSpec) {
 		_node.app_exec_runs = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.TaskIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   execrun.TaskTable,
+			Columns: []string{execrun.TaskColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.exec_run_task = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -593,6 +630,24 @@ func (u *ExecRunUpsert) SetOnce(v bool) *ExecRunUpsert {
 // UpdateOnce sets the "once" field to the value that was provided on create.
 func (u *ExecRunUpsert) UpdateOnce() *ExecRunUpsert {
 	u.SetExcluded(execrun.FieldOnce)
+	return u
+}
+
+// SetOnceKey sets the "once_key" field.
+func (u *ExecRunUpsert) SetOnceKey(v string) *ExecRunUpsert {
+	u.Set(execrun.FieldOnceKey, v)
+	return u
+}
+
+// UpdateOnceKey sets the "once_key" field to the value that was provided on create.
+func (u *ExecRunUpsert) UpdateOnceKey() *ExecRunUpsert {
+	u.SetExcluded(execrun.FieldOnceKey)
+	return u
+}
+
+// ClearOnceKey clears the value of the "once_key" field.
+func (u *ExecRunUpsert) ClearOnceKey() *ExecRunUpsert {
+	u.SetNull(execrun.FieldOnceKey)
 	return u
 }
 
@@ -802,9 +857,6 @@ func (u *ExecRunUpsertOne) UpdateNewValues() *ExecRunUpsertOne {
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(execrun.FieldCreatedAt)
 		}
-		if _, exists := u.create.mutation.OnceKey(); exists {
-			s.SetIgnore(execrun.FieldOnceKey)
-		}
 	}))
 	return u
 }
@@ -889,6 +941,27 @@ func (u *ExecRunUpsertOne) SetOnce(v bool) *ExecRunUpsertOne {
 func (u *ExecRunUpsertOne) UpdateOnce() *ExecRunUpsertOne {
 	return u.Update(func(s *ExecRunUpsert) {
 		s.UpdateOnce()
+	})
+}
+
+// SetOnceKey sets the "once_key" field.
+func (u *ExecRunUpsertOne) SetOnceKey(v string) *ExecRunUpsertOne {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.SetOnceKey(v)
+	})
+}
+
+// UpdateOnceKey sets the "once_key" field to the value that was provided on create.
+func (u *ExecRunUpsertOne) UpdateOnceKey() *ExecRunUpsertOne {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.UpdateOnceKey()
+	})
+}
+
+// ClearOnceKey clears the value of the "once_key" field.
+func (u *ExecRunUpsertOne) ClearOnceKey() *ExecRunUpsertOne {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearOnceKey()
 	})
 }
 
@@ -1295,9 +1368,6 @@ func (u *ExecRunUpsertBulk) UpdateNewValues() *ExecRunUpsertBulk {
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(execrun.FieldCreatedAt)
 			}
-			if _, exists := b.mutation.OnceKey(); exists {
-				s.SetIgnore(execrun.FieldOnceKey)
-			}
 		}
 	}))
 	return u
@@ -1383,6 +1453,27 @@ func (u *ExecRunUpsertBulk) SetOnce(v bool) *ExecRunUpsertBulk {
 func (u *ExecRunUpsertBulk) UpdateOnce() *ExecRunUpsertBulk {
 	return u.Update(func(s *ExecRunUpsert) {
 		s.UpdateOnce()
+	})
+}
+
+// SetOnceKey sets the "once_key" field.
+func (u *ExecRunUpsertBulk) SetOnceKey(v string) *ExecRunUpsertBulk {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.SetOnceKey(v)
+	})
+}
+
+// UpdateOnceKey sets the "once_key" field to the value that was provided on create.
+func (u *ExecRunUpsertBulk) UpdateOnceKey() *ExecRunUpsertBulk {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.UpdateOnceKey()
+	})
+}
+
+// ClearOnceKey clears the value of the "once_key" field.
+func (u *ExecRunUpsertBulk) ClearOnceKey() *ExecRunUpsertBulk {
+	return u.Update(func(s *ExecRunUpsert) {
+		s.ClearOnceKey()
 	})
 }
 

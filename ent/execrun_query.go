@@ -6,6 +6,7 @@ import (
 	"berth/ent/app"
 	"berth/ent/execrun"
 	"berth/ent/predicate"
+	"berth/ent/task"
 	"berth/gid"
 	"context"
 	"fmt"
@@ -26,6 +27,7 @@ type ExecRunQuery struct {
 	inters     []Interceptor
 	predicates []predicate.ExecRun
 	withApp    *AppQuery
+	withTask   *TaskQuery
 	withFKs    bool
 	loadTotal  []func(context.Context, []*ExecRun) error
 	modifiers  []func(*sql.Selector)
@@ -80,6 +82,28 @@ func (_q *ExecRunQuery) QueryApp() *AppQuery {
 			sqlgraph.From(execrun.Table, execrun.FieldID, selector),
 			sqlgraph.To(app.Table, app.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, execrun.AppTable, execrun.AppColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTask chains the current query on the "task" edge.
+func (_q *ExecRunQuery) QueryTask() *TaskQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(execrun.Table, execrun.FieldID, selector),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, execrun.TaskTable, execrun.TaskColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -280,6 +304,7 @@ func (_q *ExecRunQuery) Clone() *ExecRunQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.ExecRun{}, _q.predicates...),
 		withApp:    _q.withApp.Clone(),
+		withTask:   _q.withTask.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -295,6 +320,17 @@ func (_q *ExecRunQuery) WithApp(opts ...func(*AppQuery)) *ExecRunQuery {
 		opt(query)
 	}
 	_q.withApp = query
+	return _q
+}
+
+// WithTask tells the query-builder to eager-load the nodes that are connected to
+// the "task" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ExecRunQuery) WithTask(opts ...func(*TaskQuery)) *ExecRunQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTask = query
 	return _q
 }
 
@@ -377,11 +413,12 @@ func (_q *ExecRunQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Exec
 		nodes       = []*ExecRun{}
 		withFKs     = _q.withFKs
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [2]bool{
 			_q.withApp != nil,
+			_q.withTask != nil,
 		}
 	)
-	if _q.withApp != nil {
+	if _q.withApp != nil || _q.withTask != nil {
 		withFKs = true
 	}
 	if withFKs {
@@ -411,6 +448,12 @@ func (_q *ExecRunQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Exec
 	if query := _q.withApp; query != nil {
 		if err := _q.loadApp(ctx, query, nodes, nil,
 			func(n *ExecRun, e *App) { n.Edges.App = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withTask; query != nil {
+		if err := _q.loadTask(ctx, query, nodes, nil,
+			func(n *ExecRun, e *Task) { n.Edges.Task = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -447,6 +490,38 @@ func (_q *ExecRunQuery) loadApp(ctx context.Context, query *AppQuery, nodes []*E
 		nodes, ok := nodeids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected foreign-key "app_exec_runs" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *ExecRunQuery) loadTask(ctx context.Context, query *TaskQuery, nodes []*ExecRun, init func(*ExecRun), assign func(*ExecRun, *Task)) error {
+	ids := make([]gid.ID, 0, len(nodes))
+	nodeids := make(map[gid.ID][]*ExecRun)
+	for i := range nodes {
+		if nodes[i].exec_run_task == nil {
+			continue
+		}
+		fk := *nodes[i].exec_run_task
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(task.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "exec_run_task" returned %v`, n.ID)
 		}
 		for i := range nodes {
 			assign(nodes[i], n)

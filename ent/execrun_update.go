@@ -6,6 +6,7 @@ import (
 	"berth/ent/app"
 	"berth/ent/execrun"
 	"berth/ent/predicate"
+	"berth/ent/task"
 	"berth/gid"
 	"context"
 	"errors"
@@ -77,6 +78,26 @@ func (_u *ExecRunUpdate) SetNillableOnce(v *bool) *ExecRunUpdate {
 	if v != nil {
 		_u.SetOnce(*v)
 	}
+	return _u
+}
+
+// SetOnceKey sets the "once_key" field.
+func (_u *ExecRunUpdate) SetOnceKey(v string) *ExecRunUpdate {
+	_u.mutation.SetOnceKey(v)
+	return _u
+}
+
+// SetNillableOnceKey sets the "once_key" field if the given value is not nil.
+func (_u *ExecRunUpdate) SetNillableOnceKey(v *string) *ExecRunUpdate {
+	if v != nil {
+		_u.SetOnceKey(*v)
+	}
+	return _u
+}
+
+// ClearOnceKey clears the value of the "once_key" field.
+func (_u *ExecRunUpdate) ClearOnceKey() *ExecRunUpdate {
+	_u.mutation.ClearOnceKey()
 	return _u
 }
 
@@ -291,6 +312,25 @@ func (_u *ExecRunUpdate) SetApp(v *App) *ExecRunUpdate {
 	return _u.SetAppID(v.ID)
 }
 
+// SetTaskID sets the "task" edge to the Task entity by ID.
+func (_u *ExecRunUpdate) SetTaskID(id gid.ID) *ExecRunUpdate {
+	_u.mutation.SetTaskID(id)
+	return _u
+}
+
+// SetNillableTaskID sets the "task" edge to the Task entity by ID if the given value is not nil.
+func (_u *ExecRunUpdate) SetNillableTaskID(id *gid.ID) *ExecRunUpdate {
+	if id != nil {
+		_u = _u.SetTaskID(*id)
+	}
+	return _u
+}
+
+// SetTask sets the "task" edge to the Task entity.
+func (_u *ExecRunUpdate) SetTask(v *Task) *ExecRunUpdate {
+	return _u.SetTaskID(v.ID)
+}
+
 // Mutation returns the ExecRunMutation object of the builder.
 func (_u *ExecRunUpdate) Mutation() *ExecRunMutation {
 	return _u.mutation
@@ -299,6 +339,12 @@ func (_u *ExecRunUpdate) Mutation() *ExecRunMutation {
 // ClearApp clears the "app" edge to the App entity.
 func (_u *ExecRunUpdate) ClearApp() *ExecRunUpdate {
 	_u.mutation.ClearApp()
+	return _u
+}
+
+// ClearTask clears the "task" edge to the Task entity.
+func (_u *ExecRunUpdate) ClearTask() *ExecRunUpdate {
+	_u.mutation.ClearTask()
 	return _u
 }
 
@@ -350,6 +396,11 @@ func (_u *ExecRunUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "ExecRun.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.OnceKey(); ok {
+		if err := execrun.OnceKeyValidator(v); err != nil {
+			return &ValidationError{Name: "once_key", err: fmt.Errorf(`ent: validator failed for field "ExecRun.once_key": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Command(); ok {
 		if err := execrun.CommandValidator(v); err != nil {
 			return &ValidationError{Name: "command", err: fmt.Errorf(`ent: validator failed for field "ExecRun.command": %w`, err)}
@@ -395,6 +446,9 @@ func (_u *ExecRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Once(); ok {
 		_spec.SetField(execrun.FieldOnce, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.OnceKey(); ok {
+		_spec.SetField(execrun.FieldOnceKey, field.TypeString, value)
 	}
 	if _u.mutation.OnceKeyCleared() {
 		_spec.ClearField(execrun.FieldOnceKey, field.TypeString)
@@ -493,6 +547,35 @@ func (_u *ExecRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.TaskCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   execrun.TaskTable,
+			Columns: []string{execrun.TaskColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TaskIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   execrun.TaskTable,
+			Columns: []string{execrun.TaskColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -560,6 +643,26 @@ func (_u *ExecRunUpdateOne) SetNillableOnce(v *bool) *ExecRunUpdateOne {
 	if v != nil {
 		_u.SetOnce(*v)
 	}
+	return _u
+}
+
+// SetOnceKey sets the "once_key" field.
+func (_u *ExecRunUpdateOne) SetOnceKey(v string) *ExecRunUpdateOne {
+	_u.mutation.SetOnceKey(v)
+	return _u
+}
+
+// SetNillableOnceKey sets the "once_key" field if the given value is not nil.
+func (_u *ExecRunUpdateOne) SetNillableOnceKey(v *string) *ExecRunUpdateOne {
+	if v != nil {
+		_u.SetOnceKey(*v)
+	}
+	return _u
+}
+
+// ClearOnceKey clears the value of the "once_key" field.
+func (_u *ExecRunUpdateOne) ClearOnceKey() *ExecRunUpdateOne {
+	_u.mutation.ClearOnceKey()
 	return _u
 }
 
@@ -774,6 +877,25 @@ func (_u *ExecRunUpdateOne) SetApp(v *App) *ExecRunUpdateOne {
 	return _u.SetAppID(v.ID)
 }
 
+// SetTaskID sets the "task" edge to the Task entity by ID.
+func (_u *ExecRunUpdateOne) SetTaskID(id gid.ID) *ExecRunUpdateOne {
+	_u.mutation.SetTaskID(id)
+	return _u
+}
+
+// SetNillableTaskID sets the "task" edge to the Task entity by ID if the given value is not nil.
+func (_u *ExecRunUpdateOne) SetNillableTaskID(id *gid.ID) *ExecRunUpdateOne {
+	if id != nil {
+		_u = _u.SetTaskID(*id)
+	}
+	return _u
+}
+
+// SetTask sets the "task" edge to the Task entity.
+func (_u *ExecRunUpdateOne) SetTask(v *Task) *ExecRunUpdateOne {
+	return _u.SetTaskID(v.ID)
+}
+
 // Mutation returns the ExecRunMutation object of the builder.
 func (_u *ExecRunUpdateOne) Mutation() *ExecRunMutation {
 	return _u.mutation
@@ -782,6 +904,12 @@ func (_u *ExecRunUpdateOne) Mutation() *ExecRunMutation {
 // ClearApp clears the "app" edge to the App entity.
 func (_u *ExecRunUpdateOne) ClearApp() *ExecRunUpdateOne {
 	_u.mutation.ClearApp()
+	return _u
+}
+
+// ClearTask clears the "task" edge to the Task entity.
+func (_u *ExecRunUpdateOne) ClearTask() *ExecRunUpdateOne {
+	_u.mutation.ClearTask()
 	return _u
 }
 
@@ -846,6 +974,11 @@ func (_u *ExecRunUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "ExecRun.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.OnceKey(); ok {
+		if err := execrun.OnceKeyValidator(v); err != nil {
+			return &ValidationError{Name: "once_key", err: fmt.Errorf(`ent: validator failed for field "ExecRun.once_key": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Command(); ok {
 		if err := execrun.CommandValidator(v); err != nil {
 			return &ValidationError{Name: "command", err: fmt.Errorf(`ent: validator failed for field "ExecRun.command": %w`, err)}
@@ -908,6 +1041,9 @@ func (_u *ExecRunUpdateOne) sqlSave(ctx context.Context) (_node *ExecRun, err er
 	}
 	if value, ok := _u.mutation.Once(); ok {
 		_spec.SetField(execrun.FieldOnce, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.OnceKey(); ok {
+		_spec.SetField(execrun.FieldOnceKey, field.TypeString, value)
 	}
 	if _u.mutation.OnceKeyCleared() {
 		_spec.ClearField(execrun.FieldOnceKey, field.TypeString)
@@ -999,6 +1135,35 @@ func (_u *ExecRunUpdateOne) sqlSave(ctx context.Context) (_node *ExecRun, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(app.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TaskCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   execrun.TaskTable,
+			Columns: []string{execrun.TaskColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TaskIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   execrun.TaskTable,
+			Columns: []string{execrun.TaskColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

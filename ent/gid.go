@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
 	"berth/gid"
@@ -26,6 +27,7 @@ var prefixTables = map[string]string{
 	"cmd":  command.Table,
 	"exec": execrun.Table,
 	"lock": lock.Table,
+	"port": portclaim.Table,
 	"task": task.Table,
 	"user": user.Table,
 }

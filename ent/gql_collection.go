@@ -1274,6 +1274,17 @@ func (_q *ExecRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				return err
 			}
 			_q.withApp = query
+
+		case "task":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&TaskClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, taskImplementors)...); err != nil {
+				return err
+			}
+			_q.withTask = query
 		case "createdAt":
 			if _, ok := fieldSeen[execrun.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, execrun.FieldCreatedAt)

@@ -194,6 +194,14 @@ func (_m *ExecRun) App(ctx context.Context) (*App, error) {
 	return result, err
 }
 
+func (_m *ExecRun) Task(ctx context.Context) (*Task, error) {
+	result, err := _m.Edges.TaskOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTask().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Task) App(ctx context.Context) (*App, error) {
 	result, err := _m.Edges.AppOrErr()
 	if IsNotLoaded(err) {

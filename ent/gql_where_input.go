@@ -2628,6 +2628,10 @@ type ExecRunWhereInput struct {
 	// "app" edge predicates.
 	HasApp     *bool            `json:"hasApp,omitempty"`
 	HasAppWith []*AppWhereInput `json:"hasAppWith,omitempty"`
+
+	// "task" edge predicates.
+	HasTask     *bool             `json:"hasTask,omitempty"`
+	HasTaskWith []*TaskWhereInput `json:"hasTaskWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3046,6 +3050,24 @@ func (i *ExecRunWhereInput) P() (predicate.ExecRun, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, execrun.HasAppWith(with...))
+	}
+	if i.HasTask != nil {
+		p := execrun.HasTask()
+		if !*i.HasTask {
+			p = execrun.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTaskWith) > 0 {
+		with := make([]predicate.Task, 0, len(i.HasTaskWith))
+		for _, w := range i.HasTaskWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTaskWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, execrun.HasTaskWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/portclaim"
 	"berth/ent/predicate"
 	"berth/ent/schematype"
 	"berth/ent/task"
@@ -43,6 +44,7 @@ const (
 	TypeCommand    = "Command"
 	TypeExecRun    = "ExecRun"
 	TypeLock       = "Lock"
+	TypePortClaim  = "PortClaim"
 	TypeTask       = "Task"
 	TypeUser       = "User"
 )
@@ -955,6 +957,9 @@ type AppMutation struct {
 	backups            map[gid.ID]struct{}
 	removedbackups     map[gid.ID]struct{}
 	clearedbackups     bool
+	port_claims        map[gid.ID]struct{}
+	removedport_claims map[gid.ID]struct{}
+	clearedport_claims bool
 	exec_runs          map[gid.ID]struct{}
 	removedexec_runs   map[gid.ID]struct{}
 	clearedexec_runs   bool
@@ -1942,6 +1947,60 @@ func (m *AppMutation) ResetBackups() {
 	m.removedbackups = nil
 }
 
+// AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by ids.
+func (m *AppMutation) AddPortClaimIDs(ids ...gid.ID) {
+	if m.port_claims == nil {
+		m.port_claims = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.port_claims[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPortClaims clears the "port_claims" edge to the PortClaim entity.
+func (m *AppMutation) ClearPortClaims() {
+	m.clearedport_claims = true
+}
+
+// PortClaimsCleared reports if the "port_claims" edge to the PortClaim entity was cleared.
+func (m *AppMutation) PortClaimsCleared() bool {
+	return m.clearedport_claims
+}
+
+// RemovePortClaimIDs removes the "port_claims" edge to the PortClaim entity by IDs.
+func (m *AppMutation) RemovePortClaimIDs(ids ...gid.ID) {
+	if m.removedport_claims == nil {
+		m.removedport_claims = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.port_claims, ids[i])
+		m.removedport_claims[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPortClaims returns the removed IDs of the "port_claims" edge to the PortClaim entity.
+func (m *AppMutation) RemovedPortClaimsIDs() (ids []gid.ID) {
+	for id := range m.removedport_claims {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PortClaimsIDs returns the "port_claims" edge IDs in the mutation.
+func (m *AppMutation) PortClaimsIDs() (ids []gid.ID) {
+	for id := range m.port_claims {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPortClaims resets all changes to the "port_claims" edge.
+func (m *AppMutation) ResetPortClaims() {
+	m.port_claims = nil
+	m.clearedport_claims = false
+	m.removedport_claims = nil
+}
+
 // AddExecRunIDs adds the "exec_runs" edge to the ExecRun entity by ids.
 func (m *AppMutation) AddExecRunIDs(ids ...gid.ID) {
 	if m.exec_runs == nil {
@@ -2433,7 +2492,7 @@ func (m *AppMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *AppMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.operators != nil {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2445,6 +2504,9 @@ func (m *AppMutation) AddedEdges() []string {
 	}
 	if m.backups != nil {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.port_claims != nil {
+		edges = append(edges, app.EdgePortClaims)
 	}
 	if m.exec_runs != nil {
 		edges = append(edges, app.EdgeExecRuns)
@@ -2478,6 +2540,12 @@ func (m *AppMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case app.EdgePortClaims:
+		ids := make([]ent.Value, 0, len(m.port_claims))
+		for id := range m.port_claims {
+			ids = append(ids, id)
+		}
+		return ids
 	case app.EdgeExecRuns:
 		ids := make([]ent.Value, 0, len(m.exec_runs))
 		for id := range m.exec_runs {
@@ -2490,7 +2558,7 @@ func (m *AppMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *AppMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.removedoperators != nil {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2499,6 +2567,9 @@ func (m *AppMutation) RemovedEdges() []string {
 	}
 	if m.removedbackups != nil {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.removedport_claims != nil {
+		edges = append(edges, app.EdgePortClaims)
 	}
 	if m.removedexec_runs != nil {
 		edges = append(edges, app.EdgeExecRuns)
@@ -2528,6 +2599,12 @@ func (m *AppMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case app.EdgePortClaims:
+		ids := make([]ent.Value, 0, len(m.removedport_claims))
+		for id := range m.removedport_claims {
+			ids = append(ids, id)
+		}
+		return ids
 	case app.EdgeExecRuns:
 		ids := make([]ent.Value, 0, len(m.removedexec_runs))
 		for id := range m.removedexec_runs {
@@ -2540,7 +2617,7 @@ func (m *AppMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *AppMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.clearedoperators {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2552,6 +2629,9 @@ func (m *AppMutation) ClearedEdges() []string {
 	}
 	if m.clearedbackups {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.clearedport_claims {
+		edges = append(edges, app.EdgePortClaims)
 	}
 	if m.clearedexec_runs {
 		edges = append(edges, app.EdgeExecRuns)
@@ -2571,6 +2651,8 @@ func (m *AppMutation) EdgeCleared(name string) bool {
 		return m.clearedtasks
 	case app.EdgeBackups:
 		return m.clearedbackups
+	case app.EdgePortClaims:
+		return m.clearedport_claims
 	case app.EdgeExecRuns:
 		return m.clearedexec_runs
 	}
@@ -2603,6 +2685,9 @@ func (m *AppMutation) ResetEdge(name string) error {
 		return nil
 	case app.EdgeBackups:
 		m.ResetBackups()
+		return nil
+	case app.EdgePortClaims:
+		m.ResetPortClaims()
 		return nil
 	case app.EdgeExecRuns:
 		m.ResetExecRuns()
@@ -6387,6 +6472,8 @@ type ExecRunMutation struct {
 	clearedFields map[string]struct{}
 	app           *gid.ID
 	clearedapp    bool
+	task          *gid.ID
+	clearedtask   bool
 	done          bool
 	oldValue      func(context.Context) (*ExecRun, error)
 	predicates    []predicate.ExecRun
@@ -7308,6 +7395,45 @@ func (m *ExecRunMutation) ResetApp() {
 	m.clearedapp = false
 }
 
+// SetTaskID sets the "task" edge to the Task entity by id.
+func (m *ExecRunMutation) SetTaskID(id gid.ID) {
+	m.task = &id
+}
+
+// ClearTask clears the "task" edge to the Task entity.
+func (m *ExecRunMutation) ClearTask() {
+	m.clearedtask = true
+}
+
+// TaskCleared reports if the "task" edge to the Task entity was cleared.
+func (m *ExecRunMutation) TaskCleared() bool {
+	return m.clearedtask
+}
+
+// TaskID returns the "task" edge ID in the mutation.
+func (m *ExecRunMutation) TaskID() (id gid.ID, exists bool) {
+	if m.task != nil {
+		return *m.task, true
+	}
+	return
+}
+
+// TaskIDs returns the "task" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TaskID instead. It exists only for internal usage by the builders.
+func (m *ExecRunMutation) TaskIDs() (ids []gid.ID) {
+	if id := m.task; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTask resets all changes to the "task" edge.
+func (m *ExecRunMutation) ResetTask() {
+	m.task = nil
+	m.clearedtask = false
+}
+
 // Where appends a list predicates to the ExecRunMutation builder.
 func (m *ExecRunMutation) Where(ps ...predicate.ExecRun) {
 	m.predicates = append(m.predicates, ps...)
@@ -7791,9 +7917,12 @@ func (m *ExecRunMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ExecRunMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.app != nil {
 		edges = append(edges, execrun.EdgeApp)
+	}
+	if m.task != nil {
+		edges = append(edges, execrun.EdgeTask)
 	}
 	return edges
 }
@@ -7806,13 +7935,17 @@ func (m *ExecRunMutation) AddedIDs(name string) []ent.Value {
 		if id := m.app; id != nil {
 			return []ent.Value{*id}
 		}
+	case execrun.EdgeTask:
+		if id := m.task; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ExecRunMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	return edges
 }
 
@@ -7824,9 +7957,12 @@ func (m *ExecRunMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ExecRunMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.clearedapp {
 		edges = append(edges, execrun.EdgeApp)
+	}
+	if m.clearedtask {
+		edges = append(edges, execrun.EdgeTask)
 	}
 	return edges
 }
@@ -7837,6 +7973,8 @@ func (m *ExecRunMutation) EdgeCleared(name string) bool {
 	switch name {
 	case execrun.EdgeApp:
 		return m.clearedapp
+	case execrun.EdgeTask:
+		return m.clearedtask
 	}
 	return false
 }
@@ -7848,6 +7986,9 @@ func (m *ExecRunMutation) ClearEdge(name string) error {
 	case execrun.EdgeApp:
 		m.ClearApp()
 		return nil
+	case execrun.EdgeTask:
+		m.ClearTask()
+		return nil
 	}
 	return fmt.Errorf("unknown ExecRun unique edge %s", name)
 }
@@ -7858,6 +7999,9 @@ func (m *ExecRunMutation) ResetEdge(name string) error {
 	switch name {
 	case execrun.EdgeApp:
 		m.ResetApp()
+		return nil
+	case execrun.EdgeTask:
+		m.ResetTask()
 		return nil
 	}
 	return fmt.Errorf("unknown ExecRun edge %s", name)
@@ -8755,6 +8899,549 @@ func (m *LockMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LockMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Lock edge %s", name)
+}
+
+// PortClaimMutation represents an operation that mutates the PortClaim nodes in the graph.
+type PortClaimMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	port          *int
+	addport       *int
+	proto         *portclaim.Proto
+	env_var       *string
+	clearedFields map[string]struct{}
+	app           *gid.ID
+	clearedapp    bool
+	done          bool
+	oldValue      func(context.Context) (*PortClaim, error)
+	predicates    []predicate.PortClaim
+}
+
+var _ ent.Mutation = (*PortClaimMutation)(nil)
+
+// portclaimOption allows management of the mutation configuration using functional options.
+type portclaimOption func(*PortClaimMutation)
+
+// newPortClaimMutation creates new mutation for the PortClaim entity.
+func newPortClaimMutation(c config, op Op, opts ...portclaimOption) *PortClaimMutation {
+	m := &PortClaimMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePortClaim,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPortClaimID sets the ID field of the mutation.
+func withPortClaimID(id gid.ID) portclaimOption {
+	return func(m *PortClaimMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PortClaim
+		)
+		m.oldValue = func(ctx context.Context) (*PortClaim, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PortClaim.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPortClaim sets the old PortClaim of the mutation.
+func withPortClaim(node *PortClaim) portclaimOption {
+	return func(m *PortClaimMutation) {
+		m.oldValue = func(context.Context) (*PortClaim, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PortClaimMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PortClaimMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PortClaim entities.
+func (m *PortClaimMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PortClaimMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PortClaimMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PortClaim.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPort sets the "port" field.
+func (m *PortClaimMutation) SetPort(i int) {
+	m.port = &i
+	m.addport = nil
+}
+
+// Port returns the value of the "port" field in the mutation.
+func (m *PortClaimMutation) Port() (r int, exists bool) {
+	v := m.port
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPort returns the old "port" field's value of the PortClaim entity.
+// If the PortClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PortClaimMutation) OldPort(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPort is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPort requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPort: %w", err)
+	}
+	return oldValue.Port, nil
+}
+
+// AddPort adds i to the "port" field.
+func (m *PortClaimMutation) AddPort(i int) {
+	if m.addport != nil {
+		*m.addport += i
+	} else {
+		m.addport = &i
+	}
+}
+
+// AddedPort returns the value that was added to the "port" field in this mutation.
+func (m *PortClaimMutation) AddedPort() (r int, exists bool) {
+	v := m.addport
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPort resets all changes to the "port" field.
+func (m *PortClaimMutation) ResetPort() {
+	m.port = nil
+	m.addport = nil
+}
+
+// SetProto sets the "proto" field.
+func (m *PortClaimMutation) SetProto(po portclaim.Proto) {
+	m.proto = &po
+}
+
+// Proto returns the value of the "proto" field in the mutation.
+func (m *PortClaimMutation) Proto() (r portclaim.Proto, exists bool) {
+	v := m.proto
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProto returns the old "proto" field's value of the PortClaim entity.
+// If the PortClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PortClaimMutation) OldProto(ctx context.Context) (v portclaim.Proto, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProto is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProto requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProto: %w", err)
+	}
+	return oldValue.Proto, nil
+}
+
+// ResetProto resets all changes to the "proto" field.
+func (m *PortClaimMutation) ResetProto() {
+	m.proto = nil
+}
+
+// SetEnvVar sets the "env_var" field.
+func (m *PortClaimMutation) SetEnvVar(s string) {
+	m.env_var = &s
+}
+
+// EnvVar returns the value of the "env_var" field in the mutation.
+func (m *PortClaimMutation) EnvVar() (r string, exists bool) {
+	v := m.env_var
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvVar returns the old "env_var" field's value of the PortClaim entity.
+// If the PortClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PortClaimMutation) OldEnvVar(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvVar is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvVar requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvVar: %w", err)
+	}
+	return oldValue.EnvVar, nil
+}
+
+// ResetEnvVar resets all changes to the "env_var" field.
+func (m *PortClaimMutation) ResetEnvVar() {
+	m.env_var = nil
+}
+
+// SetAppID sets the "app" edge to the App entity by id.
+func (m *PortClaimMutation) SetAppID(id gid.ID) {
+	m.app = &id
+}
+
+// ClearApp clears the "app" edge to the App entity.
+func (m *PortClaimMutation) ClearApp() {
+	m.clearedapp = true
+}
+
+// AppCleared reports if the "app" edge to the App entity was cleared.
+func (m *PortClaimMutation) AppCleared() bool {
+	return m.clearedapp
+}
+
+// AppID returns the "app" edge ID in the mutation.
+func (m *PortClaimMutation) AppID() (id gid.ID, exists bool) {
+	if m.app != nil {
+		return *m.app, true
+	}
+	return
+}
+
+// AppIDs returns the "app" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppID instead. It exists only for internal usage by the builders.
+func (m *PortClaimMutation) AppIDs() (ids []gid.ID) {
+	if id := m.app; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetApp resets all changes to the "app" edge.
+func (m *PortClaimMutation) ResetApp() {
+	m.app = nil
+	m.clearedapp = false
+}
+
+// Where appends a list predicates to the PortClaimMutation builder.
+func (m *PortClaimMutation) Where(ps ...predicate.PortClaim) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PortClaimMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PortClaimMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PortClaim, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PortClaimMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PortClaimMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PortClaim).
+func (m *PortClaimMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PortClaimMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.port != nil {
+		fields = append(fields, portclaim.FieldPort)
+	}
+	if m.proto != nil {
+		fields = append(fields, portclaim.FieldProto)
+	}
+	if m.env_var != nil {
+		fields = append(fields, portclaim.FieldEnvVar)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PortClaimMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case portclaim.FieldPort:
+		return m.Port()
+	case portclaim.FieldProto:
+		return m.Proto()
+	case portclaim.FieldEnvVar:
+		return m.EnvVar()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PortClaimMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case portclaim.FieldPort:
+		return m.OldPort(ctx)
+	case portclaim.FieldProto:
+		return m.OldProto(ctx)
+	case portclaim.FieldEnvVar:
+		return m.OldEnvVar(ctx)
+	}
+	return nil, fmt.Errorf("unknown PortClaim field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PortClaimMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case portclaim.FieldPort:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPort(v)
+		return nil
+	case portclaim.FieldProto:
+		v, ok := value.(portclaim.Proto)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProto(v)
+		return nil
+	case portclaim.FieldEnvVar:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvVar(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PortClaim field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PortClaimMutation) AddedFields() []string {
+	var fields []string
+	if m.addport != nil {
+		fields = append(fields, portclaim.FieldPort)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PortClaimMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case portclaim.FieldPort:
+		return m.AddedPort()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PortClaimMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case portclaim.FieldPort:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPort(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PortClaim numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PortClaimMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PortClaimMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PortClaimMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PortClaim nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PortClaimMutation) ResetField(name string) error {
+	switch name {
+	case portclaim.FieldPort:
+		m.ResetPort()
+		return nil
+	case portclaim.FieldProto:
+		m.ResetProto()
+		return nil
+	case portclaim.FieldEnvVar:
+		m.ResetEnvVar()
+		return nil
+	}
+	return fmt.Errorf("unknown PortClaim field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PortClaimMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.app != nil {
+		edges = append(edges, portclaim.EdgeApp)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PortClaimMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case portclaim.EdgeApp:
+		if id := m.app; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PortClaimMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PortClaimMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PortClaimMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedapp {
+		edges = append(edges, portclaim.EdgeApp)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PortClaimMutation) EdgeCleared(name string) bool {
+	switch name {
+	case portclaim.EdgeApp:
+		return m.clearedapp
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PortClaimMutation) ClearEdge(name string) error {
+	switch name {
+	case portclaim.EdgeApp:
+		m.ClearApp()
+		return nil
+	}
+	return fmt.Errorf("unknown PortClaim unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PortClaimMutation) ResetEdge(name string) error {
+	switch name {
+	case portclaim.EdgeApp:
+		m.ResetApp()
+		return nil
+	}
+	return fmt.Errorf("unknown PortClaim edge %s", name)
 }
 
 // TaskMutation represents an operation that mutates the Task nodes in the graph.

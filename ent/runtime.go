@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/portclaim"
 	"berth/ent/schema"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -517,6 +518,53 @@ func init() {
 	// lock.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	lock.IDValidator = func() func(string) error {
 		validators := lockDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	portclaimMixin := schema.PortClaim{}.Mixin()
+	portclaimMixinFields0 := portclaimMixin[0].Fields()
+	_ = portclaimMixinFields0
+	portclaimFields := schema.PortClaim{}.Fields()
+	_ = portclaimFields
+	// portclaimDescPort is the schema descriptor for port field.
+	portclaimDescPort := portclaimFields[0].Descriptor()
+	// portclaim.PortValidator is a validator for the "port" field. It is called by the builders before save.
+	portclaim.PortValidator = portclaimDescPort.Validators[0].(func(int) error)
+	// portclaimDescEnvVar is the schema descriptor for env_var field.
+	portclaimDescEnvVar := portclaimFields[2].Descriptor()
+	// portclaim.EnvVarValidator is a validator for the "env_var" field. It is called by the builders before save.
+	portclaim.EnvVarValidator = func() func(string) error {
+		validators := portclaimDescEnvVar.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(env_var string) error {
+			for _, fn := range fns {
+				if err := fn(env_var); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// portclaimDescID is the schema descriptor for id field.
+	portclaimDescID := portclaimMixinFields0[0].Descriptor()
+	// portclaim.DefaultID holds the default value on creation for the id field.
+	portclaim.DefaultID = portclaimDescID.Default.(func() gid.ID)
+	// portclaim.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	portclaim.IDValidator = func() func(string) error {
+		validators := portclaimDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 
+	"berth/app"
 	"berth/command"
 	"berth/task"
 
@@ -20,6 +21,7 @@ import (
 type Resolver struct {
 	Client   *ent.Client
 	Auth     *auth.Service
+	Apps     *app.Service
 	Tasks    *task.Service
 	Commands *command.Queue
 	Feed     *task.Feed

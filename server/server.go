@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"berth/app"
 	"berth/auth"
 	"berth/command"
 	"berth/ent"
@@ -46,6 +47,7 @@ const (
 type Config struct {
 	Client     *ent.Client
 	Auth       *auth.Service
+	Apps       *app.Service
 	Tasks      *task.Service
 	Commands   *command.Queue
 	Feed       *task.Feed
@@ -93,6 +95,7 @@ func (s *Server) graphqlHandler() http.Handler {
 	r := &graph.Resolver{
 		Client:     s.cfg.Client,
 		Auth:       s.cfg.Auth,
+		Apps:       s.cfg.Apps,
 		Tasks:      s.cfg.Tasks,
 		Commands:   s.cfg.Commands,
 		Feed:       s.cfg.Feed,

@@ -191,15 +191,20 @@ func Subprocess(ctx context.Context, cfg storage.Config, id gid.ID, handlers Han
 }
 
 // SubprocessFromEnv runs `task run ID` if those are the process's
-// arguments, with the database in BERTH_DB and BERTH_DATA, and exits. Test
-// binaries call it first thing in TestMain so that a Runner under test can
-// use them as its berth binary.
-func SubprocessFromEnv(handlers Handlers) {
+// arguments, with the database in BERTH_DB and BERTH_DATA and the handlers
+// handlers makes for that data directory, and exits. Test binaries call it
+// first thing in TestMain so that a Runner under test can use them as its
+// berth binary.
+func SubprocessFromEnv(handlers func(dataDir string) (Handlers, error)) {
 	if len(os.Args) != 4 || os.Args[1] != "task" || os.Args[2] != "run" {
 		return
 	}
 	cfg := storage.Config{URL: os.Getenv("BERTH_DB"), DataDir: os.Getenv("BERTH_DATA")}
-	if err := Subprocess(context.Background(), cfg, gid.ID(os.Args[3]), handlers, os.Stdout, os.Stderr); err != nil {
+	h, err := handlers(cfg.DataDir)
+	if err == nil {
+		err = Subprocess(context.Background(), cfg, gid.ID(os.Args[3]), h, os.Stdout, os.Stderr)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

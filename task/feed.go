@@ -83,7 +83,7 @@ func (f *Feed) hook(next ent.Mutator) ent.Mutator {
 			// Entities written in a transaction keep its client; detach
 			// them before they outlive it.
 			for i, t := range written {
-				written[i] = t.Unwrap()
+				written[i] = detach(t)
 			}
 			tx.OnCommit(func(next ent.Committer) ent.Committer {
 				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
@@ -158,4 +158,17 @@ func (f *Feed) Poll(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// detach returns a copy of t bound to the client instead of the
+// transaction t was written in. (Unwrap panics on an entity that another
+// hook of the same client detached already.)
+func detach(t *ent.Task) (out *ent.Task) {
+	c := *t
+	defer func() {
+		if recover() != nil {
+			out = &c
+		}
+	}()
+	return c.Unwrap()
 }

@@ -52,6 +52,10 @@ type RunnerConfig struct {
 	Heartbeat time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
+	// OnFinish, if set, is called after a task reached its final state and
+	// its locks were freed; other packages settle what the task left (an
+	// exec run that never recorded its result).
+	OnFinish func(ctx context.Context, id gid.ID, state enttask.State)
 }
 
 // Runner dispatches pending tasks to subprocesses and supervises them.
@@ -402,6 +406,9 @@ func (r *Runner) finishTask(ctx context.Context, id gid.ID, state enttask.State,
 		r.cfg.Log.Error("release locks of finished task", "task", id, "err", err)
 	} else if n > 0 && state != enttask.StateSucceeded {
 		r.cfg.Log.Info("released locks of finished task", "task", id, "state", state, "locks", n)
+	}
+	if r.cfg.OnFinish != nil {
+		r.cfg.OnFinish(ctx, id, state)
 	}
 }
 

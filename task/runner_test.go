@@ -25,7 +25,9 @@ import (
 // The test binary doubles as `berth task run ID`: the runner under test
 // starts it as its subprocess.
 func TestMain(m *testing.M) {
-	task.SubprocessFromEnv(task.Handlers{enttask.TypeDiagnostic: task.Diagnostic})
+	task.SubprocessFromEnv(func(string) (task.Handlers, error) {
+		return task.Handlers{enttask.TypeDiagnostic: task.Diagnostic}, nil
+	})
 	os.Exit(m.Run())
 }
 

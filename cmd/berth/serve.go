@@ -15,10 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"berth/app"
 	"berth/auth"
 	"berth/command"
+	"berth/docker"
 	_ "berth/ent/runtime"
+	enttask "berth/ent/task"
 	"berth/frontend"
+	"berth/gid"
 	"berth/lock"
 	"berth/server"
 	"berth/storage"
@@ -55,6 +59,14 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		return fmt.Errorf("find the berth binary for task subprocesses: %w", err)
 	}
 	host, _ := os.Hostname()
+	engine, err := docker.New(instance(), log)
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	defer engine.Close()
+	if err := engine.Ping(ctx); err != nil {
+		log.Warn("the Docker engine is unavailable; app operations will fail until it is back", "err", err)
+	}
 	feed := task.NewFeed(db.Client, log)
 	queue := command.NewQueue(db.Client, nil)
 	logDir := filepath.Join(dataDir, "tasks")
@@ -69,16 +81,30 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Host:   host,
 		Limit:  *maxTasks,
 		Log:    log,
+		OnFinish: func(ctx context.Context, id gid.ID, _ enttask.State) {
+			if err := app.MarkLost(ctx, db.Client, id); err != nil {
+				log.Warn("mark exec runs of a finished task lost", "task", id, "err", err)
+			}
+		},
 	})
+	tasks := task.NewService(db.Client, nil, runner.Wake)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	srv := server.New(server.Config{
-		Client:     db.Client,
-		Auth:       authSvc,
-		Tasks:      task.NewService(db.Client, nil, runner.Wake),
+		Client: db.Client,
+		Auth:   authSvc,
+		Apps: app.NewService(app.Config{
+			Client:      db.Client,
+			Tasks:       tasks,
+			Queue:       queue,
+			Images:      engine,
+			Reserved:    []int{ln.Addr().(*net.TCPAddr).Port},
+			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
+		}),
+		Tasks:      tasks,
 		Commands:   queue,
 		Feed:       feed,
 		TaskLogDir: logDir,

@@ -7,12 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
+	"berth/app"
 	"berth/command"
+	"berth/docker"
 	"berth/ent"
 	enttask "berth/ent/task"
 	"berth/gid"
@@ -59,8 +62,12 @@ func taskCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := storage.Config{URL: dbf.db, DataDir: dataDir}
 	if args[0] == "run" {
+		h, err := handlers(dataDir)
+		if err != nil {
+			return err
+		}
 		// Its stdout belongs to the runner, its stderr to the task log.
-		return task.Subprocess(ctx, cfg, id, handlers, os.Stdout, os.Stderr)
+		return task.Subprocess(ctx, cfg, id, h, os.Stdout, os.Stderr)
 	}
 	db, err := storage.Open(ctx, cfg)
 	if err != nil {
@@ -97,10 +104,21 @@ func taskCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	return fmt.Errorf("unknown task command %q", args[0])
 }
 
-// handlers are the task types this binary runs.
-var handlers = task.Handlers{
-	enttask.TypeDiagnostic: task.Diagnostic,
+// handlers returns the handlers of every task type berth runs, with app
+// data under dataDir.
+func handlers(dataDir string) (task.Handlers, error) {
+	engine, err := docker.New(instance(), slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		return nil, err
+	}
+	h := app.Handlers(engine, dataDir)
+	h[enttask.TypeDiagnostic] = task.Diagnostic
+	return h, nil
 }
+
+// instance names this berth installation on the Docker engine: containers
+// are labelled with it, and berth touches no others.
+func instance() string { return envOr("BERTH_INSTANCE", "berth") }
 
 func listTasks(ctx context.Context, client *ent.Client, state string, limit int, stdout io.Writer) error {
 	q := client.Task.Query().Order(ent.Desc(enttask.FieldCreatedAt)).Limit(limit)

@@ -56,6 +56,8 @@ const (
 	EdgeTasks = "tasks"
 	// EdgeBackups holds the string denoting the backups edge name in mutations.
 	EdgeBackups = "backups"
+	// EdgePortClaims holds the string denoting the port_claims edge name in mutations.
+	EdgePortClaims = "port_claims"
 	// EdgeExecRuns holds the string denoting the exec_runs edge name in mutations.
 	EdgeExecRuns = "exec_runs"
 	// Table holds the table name of the app in the database.
@@ -86,6 +88,13 @@ const (
 	BackupsInverseTable = "backups"
 	// BackupsColumn is the table column denoting the backups relation/edge.
 	BackupsColumn = "app_backups"
+	// PortClaimsTable is the table that holds the port_claims relation/edge.
+	PortClaimsTable = "port_claims"
+	// PortClaimsInverseTable is the table name for the PortClaim entity.
+	// It exists in this package in order to avoid circular dependency with the "portclaim" package.
+	PortClaimsInverseTable = "port_claims"
+	// PortClaimsColumn is the table column denoting the port_claims relation/edge.
+	PortClaimsColumn = "app_port_claims"
 	// ExecRunsTable is the table that holds the exec_runs relation/edge.
 	ExecRunsTable = "exec_runs"
 	// ExecRunsInverseTable is the table name for the ExecRun entity.
@@ -339,6 +348,20 @@ func ByBackups(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByPortClaimsCount orders the results by port_claims count.
+func ByPortClaimsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newPortClaimsStep(), opts...)
+	}
+}
+
+// ByPortClaims orders the results by port_claims terms.
+func ByPortClaims(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newPortClaimsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByExecRunsCount orders the results by exec_runs count.
 func ByExecRunsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -378,6 +401,13 @@ func newBackupsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(BackupsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, BackupsTable, BackupsColumn),
+	)
+}
+func newPortClaimsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(PortClaimsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, PortClaimsTable, PortClaimsColumn),
 	)
 }
 func newExecRunsStep() *sqlgraph.Step {

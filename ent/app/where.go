@@ -723,6 +723,29 @@ func HasBackupsWith(preds ...predicate.Backup) predicate.App {
 	})
 }
 
+// HasPortClaims applies the HasEdge predicate on the "port_claims" edge.
+func HasPortClaims() predicate.App {
+	return predicate.App(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, PortClaimsTable, PortClaimsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasPortClaimsWith applies the HasEdge predicate on the "port_claims" edge with a given conditions (other predicates).
+func HasPortClaimsWith(preds ...predicate.PortClaim) predicate.App {
+	return predicate.App(func(s *sql.Selector) {
+		step := newPortClaimsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasExecRuns applies the HasEdge predicate on the "exec_runs" edge.
 func HasExecRuns() predicate.App {
 	return predicate.App(func(s *sql.Selector) {

@@ -54,6 +54,8 @@ const (
 	FieldFinishedAt = "finished_at"
 	// EdgeApp holds the string denoting the app edge name in mutations.
 	EdgeApp = "app"
+	// EdgeTask holds the string denoting the task edge name in mutations.
+	EdgeTask = "task"
 	// Table holds the table name of the execrun in the database.
 	Table = "exec_runs"
 	// AppTable is the table that holds the app relation/edge.
@@ -63,6 +65,13 @@ const (
 	AppInverseTable = "apps"
 	// AppColumn is the table column denoting the app relation/edge.
 	AppColumn = "app_exec_runs"
+	// TaskTable is the table that holds the task relation/edge.
+	TaskTable = "exec_runs"
+	// TaskInverseTable is the table name for the Task entity.
+	// It exists in this package in order to avoid circular dependency with the "task" package.
+	TaskInverseTable = "tasks"
+	// TaskColumn is the table column denoting the task relation/edge.
+	TaskColumn = "exec_run_task"
 )
 
 // Columns holds all SQL columns for execrun fields.
@@ -91,6 +100,7 @@ var Columns = []string{
 // table and are not defined as standalone fields in the schema.
 var ForeignKeys = []string{
 	"app_exec_runs",
+	"exec_run_task",
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -251,11 +261,25 @@ func ByAppField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newAppStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByTaskField orders the results by task field.
+func ByTaskField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newTaskStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newAppStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AppInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, AppTable, AppColumn),
+	)
+}
+func newTaskStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(TaskInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, TaskTable, TaskColumn),
 	)
 }
 

@@ -899,6 +899,29 @@ func HasAppWith(preds ...predicate.App) predicate.ExecRun {
 	})
 }
 
+// HasTask applies the HasEdge predicate on the "task" edge.
+func HasTask() predicate.ExecRun {
+	return predicate.ExecRun(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, TaskTable, TaskColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasTaskWith applies the HasEdge predicate on the "task" edge with a given conditions (other predicates).
+func HasTaskWith(preds ...predicate.Task) predicate.ExecRun {
+	return predicate.ExecRun(func(s *sql.Selector) {
+		step := newTaskStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.ExecRun) predicate.ExecRun {
 	return predicate.ExecRun(sql.AndPredicates(predicates...))

@@ -203,6 +203,7 @@ var (
 		{Name: "started_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "app_exec_runs", Type: field.TypeString, Size: 40},
+		{Name: "exec_run_task", Type: field.TypeString, Nullable: true, Size: 40},
 	}
 	// ExecRunsTable holds the schema information for the "exec_runs" table.
 	ExecRunsTable = &schema.Table{
@@ -215,6 +216,12 @@ var (
 				Columns:    []*schema.Column{ExecRunsColumns[18]},
 				RefColumns: []*schema.Column{AppsColumns[0]},
 				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "exec_runs_tasks_task",
+				Columns:    []*schema.Column{ExecRunsColumns[19]},
+				RefColumns: []*schema.Column{TasksColumns[0]},
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -243,6 +250,35 @@ var (
 		Name:       "locks",
 		Columns:    LocksColumns,
 		PrimaryKey: []*schema.Column{LocksColumns[0]},
+	}
+	// PortClaimsColumns holds the columns for the "port_claims" table.
+	PortClaimsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "port", Type: field.TypeInt},
+		{Name: "proto", Type: field.TypeEnum, Enums: []string{"tcp", "udp"}},
+		{Name: "env_var", Type: field.TypeString, Size: 128},
+		{Name: "app_port_claims", Type: field.TypeString, Size: 40},
+	}
+	// PortClaimsTable holds the schema information for the "port_claims" table.
+	PortClaimsTable = &schema.Table{
+		Name:       "port_claims",
+		Columns:    PortClaimsColumns,
+		PrimaryKey: []*schema.Column{PortClaimsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "port_claims_apps_port_claims",
+				Columns:    []*schema.Column{PortClaimsColumns[4]},
+				RefColumns: []*schema.Column{AppsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "portclaim_port_proto",
+				Unique:  true,
+				Columns: []*schema.Column{PortClaimsColumns[1], PortClaimsColumns[2]},
+			},
+		},
 	}
 	// TasksColumns holds the columns for the "tasks" table.
 	TasksColumns = []*schema.Column{
@@ -370,6 +406,7 @@ var (
 		CommandsTable,
 		ExecRunsTable,
 		LocksTable,
+		PortClaimsTable,
 		TasksTable,
 		UsersTable,
 		AppOperatorsTable,
@@ -384,6 +421,8 @@ func init() {
 	BackupsTable.ForeignKeys[0].RefTable = AppsTable
 	BackupsTable.ForeignKeys[1].RefTable = BackupSitesTable
 	ExecRunsTable.ForeignKeys[0].RefTable = AppsTable
+	ExecRunsTable.ForeignKeys[1].RefTable = TasksTable
+	PortClaimsTable.ForeignKeys[0].RefTable = AppsTable
 	TasksTable.ForeignKeys[0].RefTable = AppsTable
 	TasksTable.ForeignKeys[1].RefTable = UsersTable
 	AppOperatorsTable.ForeignKeys[0].RefTable = AppsTable

@@ -39,13 +39,13 @@ func (ExecRun) Fields() []ent.Field {
 		field.Bool("once").
 			Default(false),
 		// once_key is "<container_id>/<name>" for an at-most-once run and
-		// NULL otherwise: the unique index lets only one such run exist.
+		// NULL otherwise: the unique index lets only one such run exist. A
+		// forced re-run takes the key over from the old run.
 		field.String("once_key").
 			Optional().
 			Nillable().
 			Unique().
 			MaxLen(191).
-			Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("command").
 			NotEmpty(),
@@ -89,6 +89,9 @@ func (ExecRun) Edges() []ent.Edge {
 			Ref("exec_runs").
 			Unique().
 			Required(),
+		// task is the task that runs (or ran) the command.
+		edge.To("task", Task.Type).
+			Unique(),
 	}
 }
 

@@ -229,6 +229,7 @@ type ComplexityRoot struct {
 		State       func(childComplexity int) int
 		Stderr      func(childComplexity int) int
 		Stdout      func(childComplexity int) int
+		Task        func(childComplexity int) int
 		Truncated   func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 	}
@@ -281,10 +282,18 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CancelTask          func(childComplexity int, id gid.ID) int
+		ConfigureApp        func(childComplexity int, id gid.ID, input model.ConfigureAppInput) int
 		CreateAPIToken      func(childComplexity int, input model.CreateAPITokenInput) int
+		ExecInApp           func(childComplexity int, appID gid.ID, input model.ExecInput) int
+		InstallApp          func(childComplexity int, input model.InstallAppInput) int
 		Login               func(childComplexity int, username string, password string) int
 		Logout              func(childComplexity int) int
+		RestartApp          func(childComplexity int, id gid.ID) int
+		StartApp            func(childComplexity int, id gid.ID) int
 		StartDiagnosticTask func(childComplexity int, input model.DiagnosticTaskInput) int
+		StopApp             func(childComplexity int, id gid.ID) int
+		UninstallApp        func(childComplexity int, id gid.ID, archive bool) int
+		UpdateApp           func(childComplexity int, id gid.ID, input model.UpdateAppInput) int
 	}
 
 	PageInfo struct {
@@ -405,6 +414,14 @@ type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
+	InstallApp(ctx context.Context, input model.InstallAppInput) (*ent.Task, error)
+	ConfigureApp(ctx context.Context, id gid.ID, input model.ConfigureAppInput) (*ent.Task, error)
+	StartApp(ctx context.Context, id gid.ID) (*ent.Task, error)
+	StopApp(ctx context.Context, id gid.ID) (*ent.Task, error)
+	RestartApp(ctx context.Context, id gid.ID) (*ent.Task, error)
+	UpdateApp(ctx context.Context, id gid.ID, input model.UpdateAppInput) (*ent.Task, error)
+	UninstallApp(ctx context.Context, id gid.ID, archive bool) (*ent.Task, error)
+	ExecInApp(ctx context.Context, appID gid.ID, input model.ExecInput) (*ent.ExecRun, error)
 	StartDiagnosticTask(ctx context.Context, input model.DiagnosticTaskInput) (*ent.Task, error)
 	CancelTask(ctx context.Context, id gid.ID) (*ent.Command, error)
 }
@@ -1200,6 +1217,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExecRun.Stdout(childComplexity), true
+	case "ExecRun.task":
+		if e.ComplexityRoot.ExecRun.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExecRun.Task(childComplexity), true
 	case "ExecRun.truncated":
 		if e.ComplexityRoot.ExecRun.Truncated == nil {
 			break
@@ -1381,6 +1404,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelTask(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.configureApp":
+		if e.ComplexityRoot.Mutation.ConfigureApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_configureApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfigureApp(childComplexity, args["id"].(gid.ID), args["input"].(model.ConfigureAppInput)), true
 	case "Mutation.createAPIToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -1392,6 +1426,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.execInApp":
+		if e.ComplexityRoot.Mutation.ExecInApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_execInApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExecInApp(childComplexity, args["appID"].(gid.ID), args["input"].(model.ExecInput)), true
+	case "Mutation.installApp":
+		if e.ComplexityRoot.Mutation.InstallApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_installApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InstallApp(childComplexity, args["input"].(model.InstallAppInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1409,6 +1465,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.restartApp":
+		if e.ComplexityRoot.Mutation.RestartApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartApp(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.startApp":
+		if e.ComplexityRoot.Mutation.StartApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartApp(childComplexity, args["id"].(gid.ID)), true
 	case "Mutation.startDiagnosticTask":
 		if e.ComplexityRoot.Mutation.StartDiagnosticTask == nil {
 			break
@@ -1420,6 +1498,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartDiagnosticTask(childComplexity, args["input"].(model.DiagnosticTaskInput)), true
+	case "Mutation.stopApp":
+		if e.ComplexityRoot.Mutation.StopApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_stopApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StopApp(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.uninstallApp":
+		if e.ComplexityRoot.Mutation.UninstallApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uninstallApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UninstallApp(childComplexity, args["id"].(gid.ID), args["archive"].(bool)), true
+	case "Mutation.updateApp":
+		if e.ComplexityRoot.Mutation.UpdateApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateApp(childComplexity, args["id"].(gid.ID), args["input"].(model.UpdateAppInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1913,16 +2024,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BackupSiteOrder", ec.unmarshalInputBackupSiteOrder),
 			graphql.NewInputUnmarshaler("BackupSiteWhereInput", ec.unmarshalInputBackupSiteWhereInput),
 			graphql.NewInputUnmarshaler("BackupWhereInput", ec.unmarshalInputBackupWhereInput),
+			graphql.NewInputUnmarshaler("ChecklistItemInput", ec.unmarshalInputChecklistItemInput),
 			graphql.NewInputUnmarshaler("CommandOrder", ec.unmarshalInputCommandOrder),
 			graphql.NewInputUnmarshaler("CommandWhereInput", ec.unmarshalInputCommandWhereInput),
+			graphql.NewInputUnmarshaler("ConfigureAppInput", ec.unmarshalInputConfigureAppInput),
 			graphql.NewInputUnmarshaler("CreateAPITokenInput", ec.unmarshalInputCreateAPITokenInput),
 			graphql.NewInputUnmarshaler("DiagnosticTaskInput", ec.unmarshalInputDiagnosticTaskInput),
+			graphql.NewInputUnmarshaler("EnvVarInput", ec.unmarshalInputEnvVarInput),
+			graphql.NewInputUnmarshaler("ExecInput", ec.unmarshalInputExecInput),
 			graphql.NewInputUnmarshaler("ExecRunOrder", ec.unmarshalInputExecRunOrder),
 			graphql.NewInputUnmarshaler("ExecRunWhereInput", ec.unmarshalInputExecRunWhereInput),
+			graphql.NewInputUnmarshaler("InstallAppInput", ec.unmarshalInputInstallAppInput),
 			graphql.NewInputUnmarshaler("LockOrder", ec.unmarshalInputLockOrder),
 			graphql.NewInputUnmarshaler("LockWhereInput", ec.unmarshalInputLockWhereInput),
+			graphql.NewInputUnmarshaler("PortInput", ec.unmarshalInputPortInput),
 			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAppInput", ec.unmarshalInputUpdateAppInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 		)
@@ -2018,6 +2136,101 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/app.graphqls", Input: `# App operations. Each returns the task it started; the task holds the app's
+# lock, so operations on one app run one after another.
+
+input PortInput {
+  """
+  The environment variable that carries the first port, in the container too.
+  """
+  envVar: String!
+  hostPort: Int!
+  """
+  How many consecutive ports from hostPort; 1 when not given.
+  """
+  count: Int
+  type: Protocol
+}
+
+input EnvVarInput {
+  name: String!
+  value: String!
+}
+
+input InstallAppInput {
+  image: String!
+  location: String!
+  ports: [PortInput!]
+  """
+  Hard CPU limit, percent of the machine (1-100); 100 when not given.
+  """
+  cpuQuota: Int
+  """
+  Memory limit in bytes, at least 64 MiB; 256 MiB when not given.
+  """
+  memoryLimit: Int64
+  env: [EnvVarInput!]
+  notes: String
+  operatorIds: [ID!]
+  mailServerFqdn: Boolean
+}
+
+input ChecklistItemInput {
+  text: String!
+  done: Boolean!
+}
+
+"""
+Changes to an app; fields left out stay as they are.
+"""
+input ConfigureAppInput {
+  ports: [PortInput!]
+  cpuQuota: Int
+  memoryLimit: Int64
+  env: [EnvVarInput!]
+  notes: String
+  operatorIds: [ID!]
+  checklist: [ChecklistItemInput!]
+  mailServerFqdn: Boolean
+}
+
+input UpdateAppInput {
+  image: String!
+}
+
+input ExecInput {
+  """
+  Names the command; with once, the name is what is run at most once.
+  """
+  name: String!
+  command: String!
+  """
+  Arguments; ${VAR} is replaced by the app's environment.
+  """
+  args: [String!]
+  env: [EnvVarInput!]
+  """
+  Run at most once per container instance: a later request with the same
+  name gets the stored result, also after berth restarts.
+  """
+  once: Boolean
+  """
+  Run a once-command again.
+  """
+  force: Boolean
+}
+
+extend type Mutation {
+  installApp(input: InstallAppInput!): Task! @hasRole(role: admin)
+  configureApp(id: ID!, input: ConfigureAppInput!): Task! @hasRole(role: user)
+  startApp(id: ID!): Task! @hasRole(role: user)
+  stopApp(id: ID!): Task! @hasRole(role: user)
+  restartApp(id: ID!): Task! @hasRole(role: user)
+  updateApp(id: ID!, input: UpdateAppInput!): Task! @hasRole(role: user)
+  uninstallApp(id: ID!, archive: Boolean! = false): Task! @hasRole(role: admin)
+  execInApp(appID: ID!, input: ExecInput!): ExecRun! @hasRole(role: user)
+}
+`, BuiltIn: false},
 	{Name: "../schema/berth.graphqls", Input: `# The hand-written part of berth's GraphQL schema. The entity types, their
 # connections, filters and orderings are generated from the ent schema into
 # ent.graphqls (make generate).
@@ -3335,6 +3548,7 @@ type ExecRun implements Node {
   startedAt: Time
   finishedAt: Time
   app: App!
+  task: Task
 }
 """
 A connection to a list of items.
@@ -3556,6 +3770,11 @@ input ExecRunWhereInput {
   """
   hasApp: Boolean
   hasAppWith: [AppWhereInput!]
+  """
+  task edge predicates
+  """
+  hasTask: Boolean
+  hasTaskWith: [TaskWhereInput!]
 }
 """
 The builtin Int64 type
@@ -4954,6 +5173,8 @@ func (ec *executionContext) childFields_ExecRun(ctx context.Context, field graph
 		return ec.fieldContext_ExecRun_finishedAt(ctx, field)
 	case "app":
 		return ec.fieldContext_ExecRun_app(ctx, field)
+	case "task":
+		return ec.fieldContext_ExecRun_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExecRun", field.Name)
 }
@@ -5552,12 +5773,70 @@ func (ec *executionContext) field_Mutation_cancelTask_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_configureApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfigureAppInput, error) {
+			return ec.unmarshalNConfigureAppInput2berthᚋgraphᚋmodelᚐConfigureAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 			return ec.unmarshalNCreateAPITokenInput2berthᚋgraphᚋmodelᚐCreateAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_execInApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appID",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExecInput, error) {
+			return ec.unmarshalNExecInput2berthᚋgraphᚋmodelᚐExecInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_installApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InstallAppInput, error) {
+			return ec.unmarshalNInstallAppInput2berthᚋgraphᚋmodelᚐInstallAppInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5588,6 +5867,34 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_restartApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startDiagnosticTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5599,6 +5906,64 @@ func (ec *executionContext) field_Mutation_startDiagnosticTask_args(ctx context.
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_stopApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uninstallApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "archive",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["archive"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2berthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAppInput, error) {
+			return ec.unmarshalNUpdateAppInput2berthᚋgraphᚋmodelᚐUpdateAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -9501,6 +9866,38 @@ func (ec *executionContext) fieldContext_ExecRun_app(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _ExecRun_task(ctx context.Context, field graphql.CollectedField, obj *ent.ExecRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExecRun_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalOTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExecRun_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExecRun",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ExecRunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ExecRunConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10280,6 +10677,502 @@ func (ec *executionContext) fieldContext_Mutation_createAPIToken(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createAPIToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_installApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_installApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InstallApp(ctx, fc.Args["input"].(model.InstallAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "admin")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_installApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_installApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_configureApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_configureApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfigureApp(ctx, fc.Args["id"].(gid.ID), fc.Args["input"].(model.ConfigureAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_configureApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_configureApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartApp(ctx, fc.Args["id"].(gid.ID))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_stopApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_stopApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StopApp(ctx, fc.Args["id"].(gid.ID))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_stopApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_stopApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restartApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartApp(ctx, fc.Args["id"].(gid.ID))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateApp(ctx, fc.Args["id"].(gid.ID), fc.Args["input"].(model.UpdateAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uninstallApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uninstallApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UninstallApp(ctx, fc.Args["id"].(gid.ID), fc.Args["archive"].(bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "admin")
+				if err != nil {
+					var zeroVal *ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.Task
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖberthᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uninstallApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uninstallApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_execInApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_execInApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExecInApp(ctx, fc.Args["appID"].(gid.ID), fc.Args["input"].(model.ExecInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal *ent.ExecRun
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *ent.ExecRun
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ExecRun) graphql.Marshaler {
+			return ec.marshalNExecRun2ᚖberthᚋentᚐExecRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_execInApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExecRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_execInApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16624,6 +17517,55 @@ func UnmarshalBackupWhereInput(ctx context.Context, raw any) (ent.BackupWhereInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChecklistItemInput(ctx context.Context, obj any) (model.ChecklistItemInput, error) {
+	var it model.ChecklistItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"text", "done"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "done":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("done"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Done = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChecklistItemInput unmarshals raw into the ChecklistItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChecklistItemInput(ctx context.Context, raw any) (model.ChecklistItemInput, error) {
+	var out model.ChecklistItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChecklistItemInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCommandOrder(ctx context.Context, obj any) (ent.CommandOrder, error) {
 	var it ent.CommandOrder
 	if obj == nil {
@@ -17258,6 +18200,97 @@ func UnmarshalCommandWhereInput(ctx context.Context, raw any) (ent.CommandWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConfigureAppInput(ctx context.Context, obj any) (model.ConfigureAppInput, error) {
+	var it model.ConfigureAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ports", "cpuQuota", "memoryLimit", "env", "notes", "operatorIds", "checklist", "mailServerFqdn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ports":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ports"))
+			data, err := ec.unmarshalOPortInput2ᚕᚖberthᚋgraphᚋmodelᚐPortInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ports = data
+		case "cpuQuota":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cpuQuota"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CPUQuota = data
+		case "memoryLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryLimit"))
+			data, err := ec.unmarshalOInt642ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryLimit = data
+		case "env":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("env"))
+			data, err := ec.unmarshalOEnvVarInput2ᚕᚖberthᚋgraphᚋmodelᚐEnvVarInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Env = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		case "operatorIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIds"))
+			data, err := ec.unmarshalOID2ᚕberthᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OperatorIds = data
+		case "checklist":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checklist"))
+			data, err := ec.unmarshalOChecklistItemInput2ᚕᚖberthᚋgraphᚋmodelᚐChecklistItemInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checklist = data
+		case "mailServerFqdn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailServerFqdn"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailServerFqdn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfigureAppInput unmarshals raw into the ConfigureAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfigureAppInput(ctx context.Context, raw any) (model.ConfigureAppInput, error) {
+	var out model.ConfigureAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfigureAppInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAPITokenInput(ctx context.Context, obj any) (model.CreateAPITokenInput, error) {
 	var it model.CreateAPITokenInput
 	if obj == nil {
@@ -17407,6 +18440,132 @@ func UnmarshalDiagnosticTaskInput(ctx context.Context, raw any) (model.Diagnosti
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEnvVarInput(ctx context.Context, obj any) (model.EnvVarInput, error) {
+	var it model.EnvVarInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEnvVarInput unmarshals raw into the EnvVarInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnvVarInput(ctx context.Context, raw any) (model.EnvVarInput, error) {
+	var out model.EnvVarInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnvVarInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExecInput(ctx context.Context, obj any) (model.ExecInput, error) {
+	var it model.ExecInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "command", "args", "env", "once", "force"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "command":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("command"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Command = data
+		case "args":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("args"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Args = data
+		case "env":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("env"))
+			data, err := ec.unmarshalOEnvVarInput2ᚕᚖberthᚋgraphᚋmodelᚐEnvVarInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Env = data
+		case "once":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("once"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Once = data
+		case "force":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("force"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Force = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExecInput unmarshals raw into the ExecInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExecInput(ctx context.Context, raw any) (model.ExecInput, error) {
+	var out model.ExecInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExecInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputExecRunOrder(ctx context.Context, obj any) (ent.ExecRunOrder, error) {
 	var it ent.ExecRunOrder
 	if obj == nil {
@@ -17471,7 +18630,7 @@ func (ec *executionContext) unmarshalInputExecRunWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "containerID", "containerIDNEQ", "containerIDIn", "containerIDNotIn", "containerIDGT", "containerIDGTE", "containerIDLT", "containerIDLTE", "containerIDContains", "containerIDHasPrefix", "containerIDHasSuffix", "containerIDEqualFold", "containerIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "once", "onceNEQ", "command", "commandNEQ", "commandIn", "commandNotIn", "commandGT", "commandGTE", "commandLT", "commandLTE", "commandContains", "commandHasPrefix", "commandHasSuffix", "commandEqualFold", "commandContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "exitCode", "exitCodeNEQ", "exitCodeIn", "exitCodeNotIn", "exitCodeGT", "exitCodeGTE", "exitCodeLT", "exitCodeLTE", "exitCodeIsNil", "exitCodeNotNil", "outputCap", "outputCapNEQ", "outputCapIn", "outputCapNotIn", "outputCapGT", "outputCapGTE", "outputCapLT", "outputCapLTE", "truncated", "truncatedNEQ", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasApp", "hasAppWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "containerID", "containerIDNEQ", "containerIDIn", "containerIDNotIn", "containerIDGT", "containerIDGTE", "containerIDLT", "containerIDLTE", "containerIDContains", "containerIDHasPrefix", "containerIDHasSuffix", "containerIDEqualFold", "containerIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "once", "onceNEQ", "command", "commandNEQ", "commandIn", "commandNotIn", "commandGT", "commandGTE", "commandLT", "commandLTE", "commandContains", "commandHasPrefix", "commandHasSuffix", "commandEqualFold", "commandContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "exitCode", "exitCodeNEQ", "exitCodeIn", "exitCodeNotIn", "exitCodeGT", "exitCodeGTE", "exitCodeLT", "exitCodeLTE", "exitCodeIsNil", "exitCodeNotNil", "outputCap", "outputCapNEQ", "outputCapIn", "outputCapNotIn", "outputCapGT", "outputCapGTE", "outputCapLT", "outputCapLTE", "truncated", "truncatedNEQ", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasApp", "hasAppWith", "hasTask", "hasTaskWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18276,6 +19435,20 @@ func (ec *executionContext) unmarshalInputExecRunWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HasAppWith = data
+		case "hasTask":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTask"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTask = data
+		case "hasTaskWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTaskWith"))
+			data, err := ec.unmarshalOTaskWhereInput2ᚕᚖberthᚋentᚐTaskWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTaskWith = data
 		}
 	}
 	return it, nil
@@ -18290,6 +19463,104 @@ func (ec *executionContext) unmarshalInputExecRunWhereInput(ctx context.Context,
 func UnmarshalExecRunWhereInput(ctx context.Context, raw any) (ent.ExecRunWhereInput, error) {
 	var out ent.ExecRunWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExecRunWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputInstallAppInput(ctx context.Context, obj any) (model.InstallAppInput, error) {
+	var it model.InstallAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"image", "location", "ports", "cpuQuota", "memoryLimit", "env", "notes", "operatorIds", "mailServerFqdn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "image":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("image"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Image = data
+		case "location":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("location"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Location = data
+		case "ports":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ports"))
+			data, err := ec.unmarshalOPortInput2ᚕᚖberthᚋgraphᚋmodelᚐPortInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ports = data
+		case "cpuQuota":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cpuQuota"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CPUQuota = data
+		case "memoryLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryLimit"))
+			data, err := ec.unmarshalOInt642ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryLimit = data
+		case "env":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("env"))
+			data, err := ec.unmarshalOEnvVarInput2ᚕᚖberthᚋgraphᚋmodelᚐEnvVarInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Env = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		case "operatorIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIds"))
+			data, err := ec.unmarshalOID2ᚕberthᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OperatorIds = data
+		case "mailServerFqdn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailServerFqdn"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MailServerFqdn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInstallAppInput unmarshals raw into the InstallAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInstallAppInput(ctx context.Context, raw any) (model.InstallAppInput, error) {
+	var out model.InstallAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InstallAppInput", raw, &out)
 	return out, err
 }
 
@@ -19106,6 +20377,69 @@ func (ec *executionContext) unmarshalInputLockWhereInput(ctx context.Context, ob
 func UnmarshalLockWhereInput(ctx context.Context, raw any) (ent.LockWhereInput, error) {
 	var out ent.LockWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LockWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPortInput(ctx context.Context, obj any) (model.PortInput, error) {
+	var it model.PortInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"envVar", "hostPort", "count", "type"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "envVar":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("envVar"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnvVar = data
+		case "hostPort":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostPort"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostPort = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOProtocol2ᚖberthᚋgraphᚋmodelᚐProtocol(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPortInput unmarshals raw into the PortInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPortInput(ctx context.Context, raw any) (model.PortInput, error) {
+	var out model.PortInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PortInput", raw, &out)
 	return out, err
 }
 
@@ -19936,6 +21270,48 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 func UnmarshalTaskWhereInput(ctx context.Context, raw any) (ent.TaskWhereInput, error) {
 	var out ent.TaskWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TaskWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateAppInput(ctx context.Context, obj any) (model.UpdateAppInput, error) {
+	var it model.UpdateAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"image"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "image":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("image"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Image = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAppInput unmarshals raw into the UpdateAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAppInput(ctx context.Context, raw any) (model.UpdateAppInput, error) {
+	var out model.UpdateAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAppInput", raw, &out)
 	return out, err
 }
 
@@ -21586,6 +22962,12 @@ func (ec *executionContext) _ExecRun(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ExecRun_app(ctx, field, obj)
 				})
+		case "task":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExecRun_task(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21960,6 +23342,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createAPIToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createAPIToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "installApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_installApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "configureApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_configureApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stopApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_stopApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restartApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uninstallApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uninstallApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "execInApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_execInApp(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -23288,6 +24726,11 @@ func (ec *executionContext) marshalNChecklistItem2berthᚋentᚋschematypeᚐChe
 	return ec._ChecklistItem(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNChecklistItemInput2ᚖberthᚋgraphᚋmodelᚐChecklistItemInput(ctx context.Context, v any) (*model.ChecklistItemInput, error) {
+	res, err := ec.unmarshalInputChecklistItemInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCommand2ᚖberthᚋentᚐCommand(ctx context.Context, sel ast.SelectionSet, v *ent.Command) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Command!")
@@ -23321,6 +24764,11 @@ func (ec *executionContext) marshalNCommandOrderField2ᚖberthᚋentᚐCommandOr
 func (ec *executionContext) unmarshalNCommandWhereInput2ᚖberthᚋentᚐCommandWhereInput(ctx context.Context, v any) (*ent.CommandWhereInput, error) {
 	res, err := ec.unmarshalInputCommandWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConfigureAppInput2berthᚋgraphᚋmodelᚐConfigureAppInput(ctx context.Context, v any) (model.ConfigureAppInput, error) {
+	res, err := ec.unmarshalInputConfigureAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateAPITokenInput2berthᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
@@ -23357,6 +24805,24 @@ func (ec *executionContext) marshalNEnvVar2ᚖberthᚋgraphᚋmodelᚐEnvVar(ctx
 		return graphql.Null
 	}
 	return ec._EnvVar(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEnvVarInput2ᚖberthᚋgraphᚋmodelᚐEnvVarInput(ctx context.Context, v any) (*model.EnvVarInput, error) {
+	res, err := ec.unmarshalInputEnvVarInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNExecInput2berthᚋgraphᚋmodelᚐExecInput(ctx context.Context, v any) (model.ExecInput, error) {
+	res, err := ec.unmarshalInputExecInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExecRun2ᚖberthᚋentᚐExecRun(ctx context.Context, sel ast.SelectionSet, v *ent.ExecRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExecRun!")
+		return graphql.Null
+	}
+	return ec._ExecRun(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNExecRunConnection2ᚖberthᚋentᚐExecRunConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ExecRunConnection) graphql.Marshaler {
@@ -23433,6 +24899,11 @@ func (ec *executionContext) marshalNID2ᚕberthᚋgidᚐIDᚄ(ctx context.Contex
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNInstallAppInput2berthᚋgraphᚋmodelᚐInstallAppInput(ctx context.Context, v any) (model.InstallAppInput, error) {
+	res, err := ec.unmarshalInputInstallAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -23558,6 +25029,11 @@ func (ec *executionContext) marshalNPortBinding2ᚖberthᚋgraphᚋmodelᚐPortB
 		return graphql.Null
 	}
 	return ec._PortBinding(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPortInput2ᚖberthᚋgraphᚋmodelᚐPortInput(ctx context.Context, v any) (*model.PortInput, error) {
+	res, err := ec.unmarshalInputPortInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNProtocol2berthᚋgraphᚋmodelᚐProtocol(ctx context.Context, v any) (model.Protocol, error) {
@@ -23703,6 +25179,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateAppInput2berthᚋgraphᚋmodelᚐUpdateAppInput(ctx context.Context, v any) (model.UpdateAppInput, error) {
+	res, err := ec.unmarshalInputUpdateAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUser2ᚖberthᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -24607,6 +26088,23 @@ func (ec *executionContext) marshalOChecklistItem2ᚕberthᚋentᚋschematypeᚐ
 	return ret
 }
 
+func (ec *executionContext) unmarshalOChecklistItemInput2ᚕᚖberthᚋgraphᚋmodelᚐChecklistItemInputᚄ(ctx context.Context, v any) ([]*model.ChecklistItemInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ChecklistItemInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNChecklistItemInput2ᚖberthᚋgraphᚋmodelᚐChecklistItemInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOCommand2ᚖberthᚋentᚐCommand(ctx context.Context, sel ast.SelectionSet, v *ent.Command) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -24700,6 +26198,23 @@ func (ec *executionContext) marshalOEnvVar2ᚕᚖberthᚋgraphᚋmodelᚐEnvVar�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOEnvVarInput2ᚕᚖberthᚋgraphᚋmodelᚐEnvVarInputᚄ(ctx context.Context, v any) ([]*model.EnvVarInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.EnvVarInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEnvVarInput2ᚖberthᚋgraphᚋmodelᚐEnvVarInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOExecRun2ᚖberthᚋentᚐExecRun(ctx context.Context, sel ast.SelectionSet, v *ent.ExecRun) graphql.Marshaler {
@@ -25013,6 +26528,24 @@ func (ec *executionContext) marshalOInt642ᚕint64ᚄ(ctx context.Context, sel a
 	return ret
 }
 
+func (ec *executionContext) unmarshalOInt642ᚖint(ctx context.Context, v any) (*int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt642ᚖint(ctx context.Context, sel ast.SelectionSet, v *int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
 	if v == nil {
 		return nil, nil
@@ -25114,6 +26647,39 @@ func (ec *executionContext) marshalONode2berthᚋentᚐNoder(ctx context.Context
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPortInput2ᚕᚖberthᚋgraphᚋmodelᚐPortInputᚄ(ctx context.Context, v any) ([]*model.PortInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PortInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPortInput2ᚖberthᚋgraphᚋmodelᚐPortInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOProtocol2ᚖberthᚋgraphᚋmodelᚐProtocol(ctx context.Context, v any) (*model.Protocol, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Protocol)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProtocol2ᚖberthᚋgraphᚋmodelᚐProtocol(ctx context.Context, sel ast.SelectionSet, v *model.Protocol) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalORetention2berthᚋentᚋschematypeᚐRetention(ctx context.Context, sel ast.SelectionSet, v schematype.Retention) graphql.Marshaler {

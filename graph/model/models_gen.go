@@ -5,12 +5,30 @@ package model
 import (
 	"berth/ent"
 	"berth/ent/schematype"
+	"berth/gid"
 	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 )
+
+type ChecklistItemInput struct {
+	Text string `json:"text"`
+	Done bool   `json:"done"`
+}
+
+// Changes to an app; fields left out stay as they are.
+type ConfigureAppInput struct {
+	Ports          []*PortInput          `json:"ports,omitempty"`
+	CPUQuota       *int                  `json:"cpuQuota,omitempty"`
+	MemoryLimit    *int                  `json:"memoryLimit,omitempty"`
+	Env            []*EnvVarInput        `json:"env,omitempty"`
+	Notes          *string               `json:"notes,omitempty"`
+	OperatorIds    []gid.ID              `json:"operatorIds,omitempty"`
+	Checklist      []*ChecklistItemInput `json:"checklist,omitempty"`
+	MailServerFqdn *bool                 `json:"mailServerFqdn,omitempty"`
+}
 
 type CreateAPITokenInput struct {
 	Name string `json:"name"`
@@ -46,6 +64,39 @@ type EnvVar struct {
 	Value string `json:"value"`
 }
 
+type EnvVarInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type ExecInput struct {
+	// Names the command; with once, the name is what is run at most once.
+	Name    string `json:"name"`
+	Command string `json:"command"`
+	// Arguments; ${VAR} is replaced by the app's environment.
+	Args []string       `json:"args,omitempty"`
+	Env  []*EnvVarInput `json:"env,omitempty"`
+	// Run at most once per container instance: a later request with the same
+	// name gets the stored result, also after berth restarts.
+	Once *bool `json:"once,omitempty"`
+	// Run a once-command again.
+	Force *bool `json:"force,omitempty"`
+}
+
+type InstallAppInput struct {
+	Image    string       `json:"image"`
+	Location string       `json:"location"`
+	Ports    []*PortInput `json:"ports,omitempty"`
+	// Hard CPU limit, percent of the machine (1-100); 100 when not given.
+	CPUQuota *int `json:"cpuQuota,omitempty"`
+	// Memory limit in bytes, at least 64 MiB; 256 MiB when not given.
+	MemoryLimit    *int           `json:"memoryLimit,omitempty"`
+	Env            []*EnvVarInput `json:"env,omitempty"`
+	Notes          *string        `json:"notes,omitempty"`
+	OperatorIds    []gid.ID       `json:"operatorIds,omitempty"`
+	MailServerFqdn *bool          `json:"mailServerFqdn,omitempty"`
+}
+
 type LoginPayload struct {
 	// The session token: send it as "Authorization: Bearer <token>" or as
 	// authToken in the websocket connection_init payload. Browsers also get it
@@ -63,6 +114,15 @@ type PortBinding struct {
 	Type     Protocol `json:"type"`
 }
 
+type PortInput struct {
+	// The environment variable that carries the first port, in the container too.
+	EnvVar   string `json:"envVar"`
+	HostPort int    `json:"hostPort"`
+	// How many consecutive ports from hostPort; 1 when not given.
+	Count *int      `json:"count,omitempty"`
+	Type  *Protocol `json:"type,omitempty"`
+}
+
 type Subscription struct {
 }
 
@@ -70,6 +130,10 @@ type Subscription struct {
 type TaskLogLine struct {
 	Line int    `json:"line"`
 	Text string `json:"text"`
+}
+
+type UpdateAppInput struct {
+	Image string `json:"image"`
 }
 
 type Protocol string

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,10 +21,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"berth/app"
 	"berth/auth"
 	"berth/command"
+	"berth/docker"
 	"berth/ent/schematype"
 	enttask "berth/ent/task"
+	"berth/gid"
 	"berth/lock"
 	"berth/server"
 	"berth/storage"
@@ -37,16 +41,36 @@ type Env struct {
 	Server *httptest.Server
 	Runner *task.Runner
 	Clock  *Clock
+	// DataDir is the server's data directory (app data lives under it).
+	DataDir  string
+	Docker   *docker.Client
+	Instance string
 }
 
-// Handlers are the task types the servers of tests run. Test binaries
-// serve as the task subprocess: call task.SubprocessFromEnv(Handlers) first
-// in TestMain.
-var Handlers = task.Handlers{enttask.TypeDiagnostic: task.Diagnostic}
+// Handlers makes the handlers of the task types the servers of tests run,
+// as berth does. Test binaries serve as the task subprocess: call
+// task.SubprocessFromEnv(Handlers) first in TestMain.
+func Handlers(dataDir string) (task.Handlers, error) {
+	engine, err := docker.New(os.Getenv("BERTH_INSTANCE"), slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		return nil, err
+	}
+	h := app.Handlers(engine, dataDir)
+	h[enttask.TypeDiagnostic] = task.Diagnostic
+	return h, nil
+}
 
 // Start serves berth's handler on a loopback port, with a task runner,
 // until the test ends. The runner starts the test binary as its subprocess.
 func Start(t testing.TB, db *storage.DB) *Env {
+	t.Helper()
+	return StartInstance(t, db, "berth-test-"+strings.ToLower(gid.New("i").String()[2:14]), "")
+}
+
+// StartInstance is Start with the Docker instance label and the data
+// directory given ("" for a new one): a second server with those of a first
+// one is that berth restarted.
+func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env {
 	t.Helper()
 	clock := &Clock{now: time.Now().UTC()}
 	a := auth.NewService(db.Client, auth.WithClock(clock.Now), auth.WithBcryptCost(bcrypt.MinCost))
@@ -55,30 +79,58 @@ func Start(t testing.TB, db *storage.DB) *Env {
 		logTo = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
-	dataDir := db.Config.DataDir
+	if dataDir == "" {
+		dataDir = db.Config.DataDir
+	}
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	feed := task.NewFeed(db.Client, log)
 	queue := command.NewQueue(db.Client, nil)
 	logDir := filepath.Join(dataDir, "tasks")
+	// Containers of this server carry its instance label and are removed
+	// when the test ends.
+	engine, err := docker.New(instance, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if cs, err := engine.List(ctx); err == nil {
+			for _, c := range cs {
+				_ = engine.Remove(ctx, c.ID)
+			}
+		}
+		engine.Close()
+	})
 	runner := task.NewRunner(task.RunnerConfig{
 		Client: db.Client,
 		Locks:  lock.NewManager(db.Client),
 		Queue:  queue,
 		Feed:   feed,
 		Exe:    os.Args[0],
-		Env:    append(os.Environ(), "BERTH_DB="+db.Config.URL, "BERTH_DATA="+dataDir),
+		Env:    append(os.Environ(), "BERTH_DB="+db.Config.URL, "BERTH_DATA="+dataDir, "BERTH_INSTANCE="+instance),
 		LogDir: logDir,
 		Host:   "servertest",
 		Grace:  2 * time.Second,
 		Tick:   100 * time.Millisecond,
 		Log:    log,
+		OnFinish: func(ctx context.Context, id gid.ID, _ enttask.State) {
+			_ = app.MarkLost(ctx, db.Client, id)
+		},
 	})
+	tasks := task.NewService(db.Client, nil, runner.Wake)
 	srv := httptest.NewServer(server.New(server.Config{
-		Client:     db.Client,
-		Auth:       a,
-		Tasks:      task.NewService(db.Client, nil, runner.Wake),
+		Client: db.Client,
+		Auth:   a,
+		Apps: app.NewService(app.Config{
+			Client:      db.Client,
+			Tasks:       tasks,
+			Queue:       queue,
+			Images:      engine,
+			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
+		}),
+		Tasks:      tasks,
 		Commands:   queue,
 		Feed:       feed,
 		TaskLogDir: logDir,
@@ -99,7 +151,7 @@ func Start(t testing.TB, db *storage.DB) *Env {
 		cancel()
 		wg.Wait()
 	})
-	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock}
+	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance}
 }
 
 // AddUser creates a user and returns a client logged in as that user.

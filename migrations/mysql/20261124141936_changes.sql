@@ -1,0 +1,4 @@
+-- Modify "exec_runs" table
+ALTER TABLE `exec_runs` ADD COLUMN `exec_run_task` varchar(40) NULL, ADD INDEX `exec_runs_tasks_task` (`exec_run_task`), ADD CONSTRAINT `exec_runs_tasks_task` FOREIGN KEY (`exec_run_task`) REFERENCES `tasks` (`id`) ON UPDATE RESTRICT ON DELETE SET NULL;
+-- Create "port_claims" table
+CREATE TABLE `port_claims` (`id` varchar(40) NOT NULL, `port` bigint NOT NULL, `proto` enum('tcp','udp') NOT NULL, `env_var` varchar(128) NOT NULL, `app_port_claims` varchar(40) NOT NULL, PRIMARY KEY (`id`), UNIQUE INDEX `portclaim_port_proto` (`port`, `proto`), INDEX `port_claims_apps_port_claims` (`app_port_claims`), CONSTRAINT `port_claims_apps_port_claims` FOREIGN KEY (`app_port_claims`) REFERENCES `apps` (`id`) ON UPDATE RESTRICT ON DELETE CASCADE) CHARSET utf8mb4 COLLATE utf8mb4_bin;

@@ -1,0 +1,159 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"berth/ent/schematype"
+	"berth/server/servertest"
+	"berth/storage"
+	"berth/storage/storagetest"
+)
+
+const execOnce = `mutation($app: ID!) { execInApp(appID: $app, input: {
+	name: "migrate", command: "sh", args: ["-c", "echo ran in $HOSTNAME >> /data/once.txt; echo done"], once: true
+}) { id state } }`
+
+type execRunState struct {
+	ID       string
+	State    string
+	ExitCode *int
+	Stdout   string
+}
+
+func waitExecRun(t testing.TB, c *servertest.Client, id string) execRunState {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var out struct{ Node execRunState }
+		c.MustDo(t, `query($id: ID!) { node(id: $id) { ... on ExecRun { id state exitCode stdout } } }`, map[string]any{"id": id}, &out)
+		if out.Node.State != "starting" {
+			return out.Node
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exec run %s still starting", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// execConcurrently runs the once-command n times at once and returns the
+// exec run IDs the callers got.
+func execConcurrently(t *testing.T, c *servertest.Client, appID string, n int) map[string]bool {
+	t.Helper()
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			var out struct{ ExecInApp execRunState }
+			if err := c.Do(context.Background(), execOnce, map[string]any{"app": appID}, &out); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			ids[out.ExecInApp.ID] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return ids
+}
+
+func lines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
+}
+
+// Fifty concurrent once-execs run the command exactly once; after a restart
+// of berth it is not run again; a recreated container runs it once more.
+func TestExecOnce(t *testing.T) {
+	requireDocker(t)
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
+		install := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "db"}) { id } }`, nil)
+		if install.State != "succeeded" {
+			t.Fatalf("install: %+v", install)
+		}
+		var apps struct {
+			Apps struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
+		appID := apps.Apps.Edges[0].Node.ID
+		file := filepath.Join(env.DataDir, "apps", appID, "data", "once.txt")
+
+		ids := execConcurrently(t, admin, appID, 50)
+		if len(ids) != 1 {
+			t.Fatalf("50 requests got %d different runs, want 1", len(ids))
+		}
+		var first string
+		for id := range ids {
+			first = id
+		}
+		run := waitExecRun(t, admin, first)
+		if run.State != "finished" || run.ExitCode == nil || *run.ExitCode != 0 || run.Stdout != "done\n" {
+			t.Fatalf("run: %+v", run)
+		}
+		if n := lines(t, file); n != 1 {
+			t.Fatalf("the command ran %d times, want once", n)
+		}
+
+		// berth restarted: a new server on the same database and engine.
+		restarted := servertest.StartInstance(t, db, env.Instance, env.DataDir)
+		admin2 := restarted.AddUser(t, "bob", schematype.RoleAdmin)
+		if ids := execConcurrently(t, admin2, appID, 10); len(ids) != 1 || !ids[first] {
+			t.Fatalf("after restart: runs %v, want the stored %s", ids, first)
+		}
+		if n := lines(t, file); n != 1 {
+			t.Fatalf("after restart the command ran again (%d lines)", n)
+		}
+
+		// A new container instance runs it once more.
+		if tk := runTask(t, admin2, `mutation($id: ID!) { updateApp(id: $id, input: {image: "`+imageV2+`"}) { id } }`, map[string]any{"id": appID}); tk.State != "succeeded" {
+			t.Fatalf("update: %+v", tk)
+		}
+		ids = execConcurrently(t, admin2, appID, 10)
+		if len(ids) != 1 || ids[first] {
+			t.Fatalf("after recreate: runs %v, want one new run", ids)
+		}
+		for id := range ids {
+			if run := waitExecRun(t, admin2, id); run.State != "finished" {
+				t.Fatalf("run after recreate: %+v", run)
+			}
+		}
+		if n := lines(t, file); n != 2 {
+			t.Fatalf("after recreate: %d lines, want 2", n)
+		}
+	})
+}
+
+// The engine unreachable: app operations fail with DOCKER_UNAVAILABLE and
+// the rest of berth works.
+func TestDockerUnavailable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
+		start := time.Now()
+		err := admin.Do(context.Background(), `mutation { installApp(input: {image: "`+imageV1+`", location: "x"}) { id } }`, nil, nil)
+		if !hasCode(err, "DOCKER_UNAVAILABLE") {
+			t.Fatalf("install without engine: %v", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v to notice", d)
+		}
+		admin.MustDo(t, `{ me { username } apps { totalCount } }`, nil, nil)
+	})
+}
