@@ -90,9 +90,40 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; 
   apt_install docker.io
 fi
 
+# smoke test: a container can be created, run and removed (needs a local image)
+smoke() {
+  dk image inspect "$SMOKE_IMAGE" >/dev/null 2>&1 || return 0
+  timeout 60 docker -H "unix://$SOCK" run --rm "$SMOKE_IMAGE" true >>"$LOG" 2>&1
+}
+
+stop_dockerd() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 1
+}
+
+# The default bridge can vanish under a running dockerd (a restored
+# machine); containers then fail to start with "could not find bridge
+# docker0". Put it back as dockerd made it.
+ensure_bridge() {
+  command -v ip >/dev/null 2>&1 || return 0
+  ip link show docker0 >/dev/null 2>&1 && return 0
+  echo "=== ensure-docker: docker0 bridge missing; recreating it" >>"$LOG"
+  ip link add docker0 type bridge &&
+    ip addr add 172.17.0.1/16 dev docker0 &&
+    ip link set docker0 up
+}
+
 if answers; then
-  status_line ""
-  exit 0
+  ensure_bridge || true
+  if smoke; then
+    status_line ""
+    exit 0
+  fi
+  echo "=== ensure-docker: dockerd answers but cannot run $SMOKE_IMAGE; restarting it" >>"$LOG"
+  for pid in $(dockerd_pids); do stop_dockerd "$pid"; done
 fi
 
 # A dockerd that is still starting up: give it the full minute first.
@@ -136,20 +167,6 @@ wait_up() {
     sleep 0.5
   done
   return 1
-}
-
-# smoke test: a container can be created, run and removed (needs a local image)
-smoke() {
-  dk image inspect "$SMOKE_IMAGE" >/dev/null 2>&1 || return 0
-  timeout 60 docker -H "unix://$SOCK" run --rm "$SMOKE_IMAGE" true >>"$LOG" 2>&1
-}
-
-stop_dockerd() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
-  kill -KILL "$pid" 2>/dev/null || true
-  sleep 1
 }
 
 for flags in "${FLAGSETS[@]}"; do
