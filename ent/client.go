@@ -20,6 +20,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/metricsample"
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -53,6 +54,8 @@ type Client struct {
 	ExecRun *ExecRunClient
 	// Lock is the client for interacting with the Lock builders.
 	Lock *LockClient
+	// MetricSample is the client for interacting with the MetricSample builders.
+	MetricSample *MetricSampleClient
 	// PortClaim is the client for interacting with the PortClaim builders.
 	PortClaim *PortClaimClient
 	// Task is the client for interacting with the Task builders.
@@ -78,6 +81,7 @@ func (c *Client) init() {
 	c.Command = NewCommandClient(c.config)
 	c.ExecRun = NewExecRunClient(c.config)
 	c.Lock = NewLockClient(c.config)
+	c.MetricSample = NewMetricSampleClient(c.config)
 	c.PortClaim = NewPortClaimClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -171,19 +175,20 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:        ctx,
-		config:     cfg,
-		APIToken:   NewAPITokenClient(cfg),
-		App:        NewAppClient(cfg),
-		Archive:    NewArchiveClient(cfg),
-		Backup:     NewBackupClient(cfg),
-		BackupSite: NewBackupSiteClient(cfg),
-		Command:    NewCommandClient(cfg),
-		ExecRun:    NewExecRunClient(cfg),
-		Lock:       NewLockClient(cfg),
-		PortClaim:  NewPortClaimClient(cfg),
-		Task:       NewTaskClient(cfg),
-		User:       NewUserClient(cfg),
+		ctx:          ctx,
+		config:       cfg,
+		APIToken:     NewAPITokenClient(cfg),
+		App:          NewAppClient(cfg),
+		Archive:      NewArchiveClient(cfg),
+		Backup:       NewBackupClient(cfg),
+		BackupSite:   NewBackupSiteClient(cfg),
+		Command:      NewCommandClient(cfg),
+		ExecRun:      NewExecRunClient(cfg),
+		Lock:         NewLockClient(cfg),
+		MetricSample: NewMetricSampleClient(cfg),
+		PortClaim:    NewPortClaimClient(cfg),
+		Task:         NewTaskClient(cfg),
+		User:         NewUserClient(cfg),
 	}, nil
 }
 
@@ -201,19 +206,20 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:        ctx,
-		config:     cfg,
-		APIToken:   NewAPITokenClient(cfg),
-		App:        NewAppClient(cfg),
-		Archive:    NewArchiveClient(cfg),
-		Backup:     NewBackupClient(cfg),
-		BackupSite: NewBackupSiteClient(cfg),
-		Command:    NewCommandClient(cfg),
-		ExecRun:    NewExecRunClient(cfg),
-		Lock:       NewLockClient(cfg),
-		PortClaim:  NewPortClaimClient(cfg),
-		Task:       NewTaskClient(cfg),
-		User:       NewUserClient(cfg),
+		ctx:          ctx,
+		config:       cfg,
+		APIToken:     NewAPITokenClient(cfg),
+		App:          NewAppClient(cfg),
+		Archive:      NewArchiveClient(cfg),
+		Backup:       NewBackupClient(cfg),
+		BackupSite:   NewBackupSiteClient(cfg),
+		Command:      NewCommandClient(cfg),
+		ExecRun:      NewExecRunClient(cfg),
+		Lock:         NewLockClient(cfg),
+		MetricSample: NewMetricSampleClient(cfg),
+		PortClaim:    NewPortClaimClient(cfg),
+		Task:         NewTaskClient(cfg),
+		User:         NewUserClient(cfg),
 	}, nil
 }
 
@@ -244,7 +250,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.PortClaim, c.Task, c.User,
+		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -255,7 +261,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.PortClaim, c.Task, c.User,
+		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -280,6 +286,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ExecRun.mutate(ctx, m)
 	case *LockMutation:
 		return c.Lock.mutate(ctx, m)
+	case *MetricSampleMutation:
+		return c.MetricSample.mutate(ctx, m)
 	case *PortClaimMutation:
 		return c.PortClaim.mutate(ctx, m)
 	case *TaskMutation:
@@ -1627,6 +1635,139 @@ func (c *LockClient) mutate(ctx context.Context, m *LockMutation) (Value, error)
 	}
 }
 
+// MetricSampleClient is a client for the MetricSample schema.
+type MetricSampleClient struct {
+	config
+}
+
+// NewMetricSampleClient returns a client for the MetricSample from the given config.
+func NewMetricSampleClient(c config) *MetricSampleClient {
+	return &MetricSampleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `metricsample.Hooks(f(g(h())))`.
+func (c *MetricSampleClient) Use(hooks ...Hook) {
+	c.hooks.MetricSample = append(c.hooks.MetricSample, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `metricsample.Intercept(f(g(h())))`.
+func (c *MetricSampleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MetricSample = append(c.inters.MetricSample, interceptors...)
+}
+
+// Create returns a builder for creating a MetricSample entity.
+func (c *MetricSampleClient) Create() *MetricSampleCreate {
+	mutation := newMetricSampleMutation(c.config, OpCreate)
+	return &MetricSampleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MetricSample entities.
+func (c *MetricSampleClient) CreateBulk(builders ...*MetricSampleCreate) *MetricSampleCreateBulk {
+	return &MetricSampleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MetricSampleClient) MapCreateBulk(slice any, setFunc func(*MetricSampleCreate, int)) *MetricSampleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MetricSampleCreateBulk{err: fmt.Errorf("calling to MetricSampleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MetricSampleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MetricSampleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MetricSample.
+func (c *MetricSampleClient) Update() *MetricSampleUpdate {
+	mutation := newMetricSampleMutation(c.config, OpUpdate)
+	return &MetricSampleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MetricSampleClient) UpdateOne(_m *MetricSample) *MetricSampleUpdateOne {
+	mutation := newMetricSampleMutation(c.config, OpUpdateOne, withMetricSample(_m))
+	return &MetricSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MetricSampleClient) UpdateOneID(id gid.ID) *MetricSampleUpdateOne {
+	mutation := newMetricSampleMutation(c.config, OpUpdateOne, withMetricSampleID(id))
+	return &MetricSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MetricSample.
+func (c *MetricSampleClient) Delete() *MetricSampleDelete {
+	mutation := newMetricSampleMutation(c.config, OpDelete)
+	return &MetricSampleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MetricSampleClient) DeleteOne(_m *MetricSample) *MetricSampleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MetricSampleClient) DeleteOneID(id gid.ID) *MetricSampleDeleteOne {
+	builder := c.Delete().Where(metricsample.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MetricSampleDeleteOne{builder}
+}
+
+// Query returns a query builder for MetricSample.
+func (c *MetricSampleClient) Query() *MetricSampleQuery {
+	return &MetricSampleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMetricSample},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MetricSample entity by its id.
+func (c *MetricSampleClient) Get(ctx context.Context, id gid.ID) (*MetricSample, error) {
+	return c.Query().Where(metricsample.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MetricSampleClient) GetX(ctx context.Context, id gid.ID) *MetricSample {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MetricSampleClient) Hooks() []Hook {
+	return c.hooks.MetricSample
+}
+
+// Interceptors returns the client interceptors.
+func (c *MetricSampleClient) Interceptors() []Interceptor {
+	return c.inters.MetricSample
+}
+
+func (c *MetricSampleClient) mutate(ctx context.Context, m *MetricSampleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MetricSampleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MetricSampleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MetricSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MetricSampleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MetricSample mutation op: %q", m.Op())
+	}
+}
+
 // PortClaimClient is a client for the PortClaim schema.
 type PortClaimClient struct {
 	config
@@ -2125,12 +2266,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, PortClaim,
-		Task, User []ent.Hook
+		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock,
+		MetricSample, PortClaim, Task, User []ent.Hook
 	}
 	inters struct {
-		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock, PortClaim,
-		Task, User []ent.Interceptor
+		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock,
+		MetricSample, PortClaim, Task, User []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/metricsample"
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -83,17 +84,18 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:   apitoken.ValidColumn,
-			app.Table:        app.ValidColumn,
-			archive.Table:    archive.ValidColumn,
-			backup.Table:     backup.ValidColumn,
-			backupsite.Table: backupsite.ValidColumn,
-			command.Table:    command.ValidColumn,
-			execrun.Table:    execrun.ValidColumn,
-			lock.Table:       lock.ValidColumn,
-			portclaim.Table:  portclaim.ValidColumn,
-			task.Table:       task.ValidColumn,
-			user.Table:       user.ValidColumn,
+			apitoken.Table:     apitoken.ValidColumn,
+			app.Table:          app.ValidColumn,
+			archive.Table:      archive.ValidColumn,
+			backup.Table:       backup.ValidColumn,
+			backupsite.Table:   backupsite.ValidColumn,
+			command.Table:      command.ValidColumn,
+			execrun.Table:      execrun.ValidColumn,
+			lock.Table:         lock.ValidColumn,
+			metricsample.Table: metricsample.ValidColumn,
+			portclaim.Table:    portclaim.ValidColumn,
+			task.Table:         task.ValidColumn,
+			user.Table:         user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/metricsample"
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
@@ -27,6 +28,7 @@ var prefixTables = map[string]string{
 	"cmd":  command.Table,
 	"exec": execrun.Table,
 	"lock": lock.Table,
+	"met":  metricsample.Table,
 	"port": portclaim.Table,
 	"task": task.Table,
 	"user": user.Table,

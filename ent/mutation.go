@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/metricsample"
 	"berth/ent/portclaim"
 	"berth/ent/predicate"
 	"berth/ent/schematype"
@@ -36,17 +37,18 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken   = "APIToken"
-	TypeApp        = "App"
-	TypeArchive    = "Archive"
-	TypeBackup     = "Backup"
-	TypeBackupSite = "BackupSite"
-	TypeCommand    = "Command"
-	TypeExecRun    = "ExecRun"
-	TypeLock       = "Lock"
-	TypePortClaim  = "PortClaim"
-	TypeTask       = "Task"
-	TypeUser       = "User"
+	TypeAPIToken     = "APIToken"
+	TypeApp          = "App"
+	TypeArchive      = "Archive"
+	TypeBackup       = "Backup"
+	TypeBackupSite   = "BackupSite"
+	TypeCommand      = "Command"
+	TypeExecRun      = "ExecRun"
+	TypeLock         = "Lock"
+	TypeMetricSample = "MetricSample"
+	TypePortClaim    = "PortClaim"
+	TypeTask         = "Task"
+	TypeUser         = "User"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -8899,6 +8901,1026 @@ func (m *LockMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LockMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Lock edge %s", name)
+}
+
+// MetricSampleMutation represents an operation that mutates the MetricSample nodes in the graph.
+type MetricSampleMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *gid.ID
+	app_id          *string
+	at              *time.Time
+	cpu_percent     *float64
+	addcpu_percent  *float64
+	memory_bytes    *int64
+	addmemory_bytes *int64
+	memory_limit    *int64
+	addmemory_limit *int64
+	net_rx          *int64
+	addnet_rx       *int64
+	net_tx          *int64
+	addnet_tx       *int64
+	block_read      *int64
+	addblock_read   *int64
+	block_write     *int64
+	addblock_write  *int64
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*MetricSample, error)
+	predicates      []predicate.MetricSample
+}
+
+var _ ent.Mutation = (*MetricSampleMutation)(nil)
+
+// metricsampleOption allows management of the mutation configuration using functional options.
+type metricsampleOption func(*MetricSampleMutation)
+
+// newMetricSampleMutation creates new mutation for the MetricSample entity.
+func newMetricSampleMutation(c config, op Op, opts ...metricsampleOption) *MetricSampleMutation {
+	m := &MetricSampleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMetricSample,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMetricSampleID sets the ID field of the mutation.
+func withMetricSampleID(id gid.ID) metricsampleOption {
+	return func(m *MetricSampleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MetricSample
+		)
+		m.oldValue = func(ctx context.Context) (*MetricSample, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MetricSample.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMetricSample sets the old MetricSample of the mutation.
+func withMetricSample(node *MetricSample) metricsampleOption {
+	return func(m *MetricSampleMutation) {
+		m.oldValue = func(context.Context) (*MetricSample, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MetricSampleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MetricSampleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MetricSample entities.
+func (m *MetricSampleMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MetricSampleMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MetricSampleMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MetricSample.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAppID sets the "app_id" field.
+func (m *MetricSampleMutation) SetAppID(s string) {
+	m.app_id = &s
+}
+
+// AppID returns the value of the "app_id" field in the mutation.
+func (m *MetricSampleMutation) AppID() (r string, exists bool) {
+	v := m.app_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppID returns the old "app_id" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldAppID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppID: %w", err)
+	}
+	return oldValue.AppID, nil
+}
+
+// ClearAppID clears the value of the "app_id" field.
+func (m *MetricSampleMutation) ClearAppID() {
+	m.app_id = nil
+	m.clearedFields[metricsample.FieldAppID] = struct{}{}
+}
+
+// AppIDCleared returns if the "app_id" field was cleared in this mutation.
+func (m *MetricSampleMutation) AppIDCleared() bool {
+	_, ok := m.clearedFields[metricsample.FieldAppID]
+	return ok
+}
+
+// ResetAppID resets all changes to the "app_id" field.
+func (m *MetricSampleMutation) ResetAppID() {
+	m.app_id = nil
+	delete(m.clearedFields, metricsample.FieldAppID)
+}
+
+// SetAt sets the "at" field.
+func (m *MetricSampleMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *MetricSampleMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *MetricSampleMutation) ResetAt() {
+	m.at = nil
+}
+
+// SetCPUPercent sets the "cpu_percent" field.
+func (m *MetricSampleMutation) SetCPUPercent(f float64) {
+	m.cpu_percent = &f
+	m.addcpu_percent = nil
+}
+
+// CPUPercent returns the value of the "cpu_percent" field in the mutation.
+func (m *MetricSampleMutation) CPUPercent() (r float64, exists bool) {
+	v := m.cpu_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCPUPercent returns the old "cpu_percent" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldCPUPercent(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCPUPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCPUPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCPUPercent: %w", err)
+	}
+	return oldValue.CPUPercent, nil
+}
+
+// AddCPUPercent adds f to the "cpu_percent" field.
+func (m *MetricSampleMutation) AddCPUPercent(f float64) {
+	if m.addcpu_percent != nil {
+		*m.addcpu_percent += f
+	} else {
+		m.addcpu_percent = &f
+	}
+}
+
+// AddedCPUPercent returns the value that was added to the "cpu_percent" field in this mutation.
+func (m *MetricSampleMutation) AddedCPUPercent() (r float64, exists bool) {
+	v := m.addcpu_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCPUPercent resets all changes to the "cpu_percent" field.
+func (m *MetricSampleMutation) ResetCPUPercent() {
+	m.cpu_percent = nil
+	m.addcpu_percent = nil
+}
+
+// SetMemoryBytes sets the "memory_bytes" field.
+func (m *MetricSampleMutation) SetMemoryBytes(i int64) {
+	m.memory_bytes = &i
+	m.addmemory_bytes = nil
+}
+
+// MemoryBytes returns the value of the "memory_bytes" field in the mutation.
+func (m *MetricSampleMutation) MemoryBytes() (r int64, exists bool) {
+	v := m.memory_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMemoryBytes returns the old "memory_bytes" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldMemoryBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMemoryBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMemoryBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMemoryBytes: %w", err)
+	}
+	return oldValue.MemoryBytes, nil
+}
+
+// AddMemoryBytes adds i to the "memory_bytes" field.
+func (m *MetricSampleMutation) AddMemoryBytes(i int64) {
+	if m.addmemory_bytes != nil {
+		*m.addmemory_bytes += i
+	} else {
+		m.addmemory_bytes = &i
+	}
+}
+
+// AddedMemoryBytes returns the value that was added to the "memory_bytes" field in this mutation.
+func (m *MetricSampleMutation) AddedMemoryBytes() (r int64, exists bool) {
+	v := m.addmemory_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMemoryBytes resets all changes to the "memory_bytes" field.
+func (m *MetricSampleMutation) ResetMemoryBytes() {
+	m.memory_bytes = nil
+	m.addmemory_bytes = nil
+}
+
+// SetMemoryLimit sets the "memory_limit" field.
+func (m *MetricSampleMutation) SetMemoryLimit(i int64) {
+	m.memory_limit = &i
+	m.addmemory_limit = nil
+}
+
+// MemoryLimit returns the value of the "memory_limit" field in the mutation.
+func (m *MetricSampleMutation) MemoryLimit() (r int64, exists bool) {
+	v := m.memory_limit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMemoryLimit returns the old "memory_limit" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldMemoryLimit(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMemoryLimit is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMemoryLimit requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMemoryLimit: %w", err)
+	}
+	return oldValue.MemoryLimit, nil
+}
+
+// AddMemoryLimit adds i to the "memory_limit" field.
+func (m *MetricSampleMutation) AddMemoryLimit(i int64) {
+	if m.addmemory_limit != nil {
+		*m.addmemory_limit += i
+	} else {
+		m.addmemory_limit = &i
+	}
+}
+
+// AddedMemoryLimit returns the value that was added to the "memory_limit" field in this mutation.
+func (m *MetricSampleMutation) AddedMemoryLimit() (r int64, exists bool) {
+	v := m.addmemory_limit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMemoryLimit resets all changes to the "memory_limit" field.
+func (m *MetricSampleMutation) ResetMemoryLimit() {
+	m.memory_limit = nil
+	m.addmemory_limit = nil
+}
+
+// SetNetRx sets the "net_rx" field.
+func (m *MetricSampleMutation) SetNetRx(i int64) {
+	m.net_rx = &i
+	m.addnet_rx = nil
+}
+
+// NetRx returns the value of the "net_rx" field in the mutation.
+func (m *MetricSampleMutation) NetRx() (r int64, exists bool) {
+	v := m.net_rx
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNetRx returns the old "net_rx" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldNetRx(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNetRx is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNetRx requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNetRx: %w", err)
+	}
+	return oldValue.NetRx, nil
+}
+
+// AddNetRx adds i to the "net_rx" field.
+func (m *MetricSampleMutation) AddNetRx(i int64) {
+	if m.addnet_rx != nil {
+		*m.addnet_rx += i
+	} else {
+		m.addnet_rx = &i
+	}
+}
+
+// AddedNetRx returns the value that was added to the "net_rx" field in this mutation.
+func (m *MetricSampleMutation) AddedNetRx() (r int64, exists bool) {
+	v := m.addnet_rx
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNetRx resets all changes to the "net_rx" field.
+func (m *MetricSampleMutation) ResetNetRx() {
+	m.net_rx = nil
+	m.addnet_rx = nil
+}
+
+// SetNetTx sets the "net_tx" field.
+func (m *MetricSampleMutation) SetNetTx(i int64) {
+	m.net_tx = &i
+	m.addnet_tx = nil
+}
+
+// NetTx returns the value of the "net_tx" field in the mutation.
+func (m *MetricSampleMutation) NetTx() (r int64, exists bool) {
+	v := m.net_tx
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNetTx returns the old "net_tx" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldNetTx(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNetTx is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNetTx requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNetTx: %w", err)
+	}
+	return oldValue.NetTx, nil
+}
+
+// AddNetTx adds i to the "net_tx" field.
+func (m *MetricSampleMutation) AddNetTx(i int64) {
+	if m.addnet_tx != nil {
+		*m.addnet_tx += i
+	} else {
+		m.addnet_tx = &i
+	}
+}
+
+// AddedNetTx returns the value that was added to the "net_tx" field in this mutation.
+func (m *MetricSampleMutation) AddedNetTx() (r int64, exists bool) {
+	v := m.addnet_tx
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNetTx resets all changes to the "net_tx" field.
+func (m *MetricSampleMutation) ResetNetTx() {
+	m.net_tx = nil
+	m.addnet_tx = nil
+}
+
+// SetBlockRead sets the "block_read" field.
+func (m *MetricSampleMutation) SetBlockRead(i int64) {
+	m.block_read = &i
+	m.addblock_read = nil
+}
+
+// BlockRead returns the value of the "block_read" field in the mutation.
+func (m *MetricSampleMutation) BlockRead() (r int64, exists bool) {
+	v := m.block_read
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlockRead returns the old "block_read" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldBlockRead(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlockRead is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlockRead requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlockRead: %w", err)
+	}
+	return oldValue.BlockRead, nil
+}
+
+// AddBlockRead adds i to the "block_read" field.
+func (m *MetricSampleMutation) AddBlockRead(i int64) {
+	if m.addblock_read != nil {
+		*m.addblock_read += i
+	} else {
+		m.addblock_read = &i
+	}
+}
+
+// AddedBlockRead returns the value that was added to the "block_read" field in this mutation.
+func (m *MetricSampleMutation) AddedBlockRead() (r int64, exists bool) {
+	v := m.addblock_read
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBlockRead resets all changes to the "block_read" field.
+func (m *MetricSampleMutation) ResetBlockRead() {
+	m.block_read = nil
+	m.addblock_read = nil
+}
+
+// SetBlockWrite sets the "block_write" field.
+func (m *MetricSampleMutation) SetBlockWrite(i int64) {
+	m.block_write = &i
+	m.addblock_write = nil
+}
+
+// BlockWrite returns the value of the "block_write" field in the mutation.
+func (m *MetricSampleMutation) BlockWrite() (r int64, exists bool) {
+	v := m.block_write
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlockWrite returns the old "block_write" field's value of the MetricSample entity.
+// If the MetricSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricSampleMutation) OldBlockWrite(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlockWrite is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlockWrite requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlockWrite: %w", err)
+	}
+	return oldValue.BlockWrite, nil
+}
+
+// AddBlockWrite adds i to the "block_write" field.
+func (m *MetricSampleMutation) AddBlockWrite(i int64) {
+	if m.addblock_write != nil {
+		*m.addblock_write += i
+	} else {
+		m.addblock_write = &i
+	}
+}
+
+// AddedBlockWrite returns the value that was added to the "block_write" field in this mutation.
+func (m *MetricSampleMutation) AddedBlockWrite() (r int64, exists bool) {
+	v := m.addblock_write
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBlockWrite resets all changes to the "block_write" field.
+func (m *MetricSampleMutation) ResetBlockWrite() {
+	m.block_write = nil
+	m.addblock_write = nil
+}
+
+// Where appends a list predicates to the MetricSampleMutation builder.
+func (m *MetricSampleMutation) Where(ps ...predicate.MetricSample) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MetricSampleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MetricSampleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MetricSample, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MetricSampleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MetricSampleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MetricSample).
+func (m *MetricSampleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MetricSampleMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.app_id != nil {
+		fields = append(fields, metricsample.FieldAppID)
+	}
+	if m.at != nil {
+		fields = append(fields, metricsample.FieldAt)
+	}
+	if m.cpu_percent != nil {
+		fields = append(fields, metricsample.FieldCPUPercent)
+	}
+	if m.memory_bytes != nil {
+		fields = append(fields, metricsample.FieldMemoryBytes)
+	}
+	if m.memory_limit != nil {
+		fields = append(fields, metricsample.FieldMemoryLimit)
+	}
+	if m.net_rx != nil {
+		fields = append(fields, metricsample.FieldNetRx)
+	}
+	if m.net_tx != nil {
+		fields = append(fields, metricsample.FieldNetTx)
+	}
+	if m.block_read != nil {
+		fields = append(fields, metricsample.FieldBlockRead)
+	}
+	if m.block_write != nil {
+		fields = append(fields, metricsample.FieldBlockWrite)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MetricSampleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case metricsample.FieldAppID:
+		return m.AppID()
+	case metricsample.FieldAt:
+		return m.At()
+	case metricsample.FieldCPUPercent:
+		return m.CPUPercent()
+	case metricsample.FieldMemoryBytes:
+		return m.MemoryBytes()
+	case metricsample.FieldMemoryLimit:
+		return m.MemoryLimit()
+	case metricsample.FieldNetRx:
+		return m.NetRx()
+	case metricsample.FieldNetTx:
+		return m.NetTx()
+	case metricsample.FieldBlockRead:
+		return m.BlockRead()
+	case metricsample.FieldBlockWrite:
+		return m.BlockWrite()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MetricSampleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case metricsample.FieldAppID:
+		return m.OldAppID(ctx)
+	case metricsample.FieldAt:
+		return m.OldAt(ctx)
+	case metricsample.FieldCPUPercent:
+		return m.OldCPUPercent(ctx)
+	case metricsample.FieldMemoryBytes:
+		return m.OldMemoryBytes(ctx)
+	case metricsample.FieldMemoryLimit:
+		return m.OldMemoryLimit(ctx)
+	case metricsample.FieldNetRx:
+		return m.OldNetRx(ctx)
+	case metricsample.FieldNetTx:
+		return m.OldNetTx(ctx)
+	case metricsample.FieldBlockRead:
+		return m.OldBlockRead(ctx)
+	case metricsample.FieldBlockWrite:
+		return m.OldBlockWrite(ctx)
+	}
+	return nil, fmt.Errorf("unknown MetricSample field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricSampleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case metricsample.FieldAppID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppID(v)
+		return nil
+	case metricsample.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	case metricsample.FieldCPUPercent:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCPUPercent(v)
+		return nil
+	case metricsample.FieldMemoryBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMemoryBytes(v)
+		return nil
+	case metricsample.FieldMemoryLimit:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMemoryLimit(v)
+		return nil
+	case metricsample.FieldNetRx:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNetRx(v)
+		return nil
+	case metricsample.FieldNetTx:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNetTx(v)
+		return nil
+	case metricsample.FieldBlockRead:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlockRead(v)
+		return nil
+	case metricsample.FieldBlockWrite:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlockWrite(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MetricSample field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MetricSampleMutation) AddedFields() []string {
+	var fields []string
+	if m.addcpu_percent != nil {
+		fields = append(fields, metricsample.FieldCPUPercent)
+	}
+	if m.addmemory_bytes != nil {
+		fields = append(fields, metricsample.FieldMemoryBytes)
+	}
+	if m.addmemory_limit != nil {
+		fields = append(fields, metricsample.FieldMemoryLimit)
+	}
+	if m.addnet_rx != nil {
+		fields = append(fields, metricsample.FieldNetRx)
+	}
+	if m.addnet_tx != nil {
+		fields = append(fields, metricsample.FieldNetTx)
+	}
+	if m.addblock_read != nil {
+		fields = append(fields, metricsample.FieldBlockRead)
+	}
+	if m.addblock_write != nil {
+		fields = append(fields, metricsample.FieldBlockWrite)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MetricSampleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case metricsample.FieldCPUPercent:
+		return m.AddedCPUPercent()
+	case metricsample.FieldMemoryBytes:
+		return m.AddedMemoryBytes()
+	case metricsample.FieldMemoryLimit:
+		return m.AddedMemoryLimit()
+	case metricsample.FieldNetRx:
+		return m.AddedNetRx()
+	case metricsample.FieldNetTx:
+		return m.AddedNetTx()
+	case metricsample.FieldBlockRead:
+		return m.AddedBlockRead()
+	case metricsample.FieldBlockWrite:
+		return m.AddedBlockWrite()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricSampleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case metricsample.FieldCPUPercent:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCPUPercent(v)
+		return nil
+	case metricsample.FieldMemoryBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMemoryBytes(v)
+		return nil
+	case metricsample.FieldMemoryLimit:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMemoryLimit(v)
+		return nil
+	case metricsample.FieldNetRx:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNetRx(v)
+		return nil
+	case metricsample.FieldNetTx:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNetTx(v)
+		return nil
+	case metricsample.FieldBlockRead:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBlockRead(v)
+		return nil
+	case metricsample.FieldBlockWrite:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBlockWrite(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MetricSample numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MetricSampleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(metricsample.FieldAppID) {
+		fields = append(fields, metricsample.FieldAppID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MetricSampleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MetricSampleMutation) ClearField(name string) error {
+	switch name {
+	case metricsample.FieldAppID:
+		m.ClearAppID()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricSample nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MetricSampleMutation) ResetField(name string) error {
+	switch name {
+	case metricsample.FieldAppID:
+		m.ResetAppID()
+		return nil
+	case metricsample.FieldAt:
+		m.ResetAt()
+		return nil
+	case metricsample.FieldCPUPercent:
+		m.ResetCPUPercent()
+		return nil
+	case metricsample.FieldMemoryBytes:
+		m.ResetMemoryBytes()
+		return nil
+	case metricsample.FieldMemoryLimit:
+		m.ResetMemoryLimit()
+		return nil
+	case metricsample.FieldNetRx:
+		m.ResetNetRx()
+		return nil
+	case metricsample.FieldNetTx:
+		m.ResetNetTx()
+		return nil
+	case metricsample.FieldBlockRead:
+		m.ResetBlockRead()
+		return nil
+	case metricsample.FieldBlockWrite:
+		m.ResetBlockWrite()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricSample field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MetricSampleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MetricSampleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MetricSampleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MetricSampleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MetricSampleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MetricSampleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MetricSampleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown MetricSample unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MetricSampleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown MetricSample edge %s", name)
 }
 
 // PortClaimMutation represents an operation that mutates the PortClaim nodes in the graph.

@@ -11,6 +11,7 @@ import (
 	"berth/ent/command"
 	"berth/ent/execrun"
 	"berth/ent/lock"
+	"berth/ent/metricsample"
 	"berth/ent/portclaim"
 	"berth/ent/schema"
 	"berth/ent/task"
@@ -518,6 +519,35 @@ func init() {
 	// lock.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	lock.IDValidator = func() func(string) error {
 		validators := lockDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	metricsampleMixin := schema.MetricSample{}.Mixin()
+	metricsampleMixinFields0 := metricsampleMixin[0].Fields()
+	_ = metricsampleMixinFields0
+	metricsampleFields := schema.MetricSample{}.Fields()
+	_ = metricsampleFields
+	// metricsampleDescAppID is the schema descriptor for app_id field.
+	metricsampleDescAppID := metricsampleFields[0].Descriptor()
+	// metricsample.AppIDValidator is a validator for the "app_id" field. It is called by the builders before save.
+	metricsample.AppIDValidator = metricsampleDescAppID.Validators[0].(func(string) error)
+	// metricsampleDescID is the schema descriptor for id field.
+	metricsampleDescID := metricsampleMixinFields0[0].Descriptor()
+	// metricsample.DefaultID holds the default value on creation for the id field.
+	metricsample.DefaultID = metricsampleDescID.Default.(func() gid.ID)
+	// metricsample.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	metricsample.IDValidator = func() func(string) error {
+		validators := metricsampleDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -30,6 +30,8 @@ type Tx struct {
 	ExecRun *ExecRunClient
 	// Lock is the client for interacting with the Lock builders.
 	Lock *LockClient
+	// MetricSample is the client for interacting with the MetricSample builders.
+	MetricSample *MetricSampleClient
 	// PortClaim is the client for interacting with the PortClaim builders.
 	PortClaim *PortClaimClient
 	// Task is the client for interacting with the Task builders.
@@ -175,6 +177,7 @@ func (tx *Tx) init() {
 	tx.Command = NewCommandClient(tx.config)
 	tx.ExecRun = NewExecRunClient(tx.config)
 	tx.Lock = NewLockClient(tx.config)
+	tx.MetricSample = NewMetricSampleClient(tx.config)
 	tx.PortClaim = NewPortClaimClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)

@@ -4,6 +4,7 @@ package graph
 
 import (
 	"context"
+	"io"
 	"log/slog"
 
 	"berth/app"
@@ -19,9 +20,13 @@ import (
 // (entgql.Transactioner), so resolvers reach the database through
 // client(ctx), never r.Client directly.
 type Resolver struct {
-	Client   *ent.Client
-	Auth     *auth.Service
-	Apps     *app.Service
+	Client *ent.Client
+	Auth   *auth.Service
+	Apps   *app.Service
+	// Logs reads app containers' output.
+	Logs interface {
+		Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error)
+	}
 	Tasks    *task.Service
 	Commands *command.Queue
 	Feed     *task.Feed

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -155,5 +156,45 @@ func TestDockerUnavailable(t *testing.T) {
 			t.Errorf("took %v to notice", d)
 		}
 		admin.MustDo(t, `{ me { username } apps { totalCount } }`, nil, nil)
+	})
+}
+
+// appLog streams the container's output.
+func TestAppLog(t *testing.T) {
+	requireDocker(t)
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
+		user := env.AddUser(t, "bob", schematype.RoleUser)
+		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "talker"}) { id } }`, nil); tk.State != "succeeded" {
+			t.Fatalf("install: %+v", tk)
+		}
+		var apps struct{ Apps struct{ Edges []struct{ Node struct{ ID, ContainerID string } } } }
+		admin.MustDo(t, `{ apps { edges { node { id containerID } } } }`, nil, &apps)
+		a := apps.Apps.Edges[0].Node
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		denied, err := user.Subscribe(ctx, `subscription($id: ID!) { appLog(id: $id) }`, map[string]any{"id": a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer denied.Close()
+		var line struct{ AppLog string }
+		if denied.Next(ctx, &line) || !hasCode(denied.Err, "FORBIDDEN") {
+			t.Fatalf("a user who does not operate the app read its log: %q %v", line.AppLog, denied.Err)
+		}
+		sub, err := admin.Subscribe(ctx, `subscription($id: ID!) { appLog(id: $id, tail: 0) }`, map[string]any{"id": a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		// Write to the container's main process output from inside.
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			_ = exec.Command("docker", "exec", a.ContainerID, "sh", "-c", "echo hello from the app > /proc/1/fd/1").Run()
+		}()
+		if !sub.Next(ctx, &line) || line.AppLog != "hello from the app" {
+			t.Fatalf("appLog = %q, %v", line.AppLog, sub.Err)
+		}
 	})
 }

@@ -27,6 +27,7 @@ import (
 	"berth/app"
 	"berth/auth"
 	"berth/command"
+	"berth/docker"
 	"berth/ent"
 	"berth/fault"
 	"berth/graph"
@@ -48,6 +49,7 @@ type Config struct {
 	Client     *ent.Client
 	Auth       *auth.Service
 	Apps       *app.Service
+	Engine     *docker.Client
 	Tasks      *task.Service
 	Commands   *command.Queue
 	Feed       *task.Feed
@@ -96,6 +98,7 @@ func (s *Server) graphqlHandler() http.Handler {
 		Client:     s.cfg.Client,
 		Auth:       s.cfg.Auth,
 		Apps:       s.cfg.Apps,
+		Logs:       s.cfg.Engine,
 		Tasks:      s.cfg.Tasks,
 		Commands:   s.cfg.Commands,
 		Feed:       s.cfg.Feed,

@@ -104,6 +104,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 			Reserved:    []int{ln.Addr().(*net.TCPAddr).Port},
 			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
 		}),
+		Engine:     engine,
 		Tasks:      tasks,
 		Commands:   queue,
 		Feed:       feed,

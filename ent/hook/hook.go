@@ -104,6 +104,18 @@ func (f LockFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LockMutation", m)
 }
 
+// The MetricSampleFunc type is an adapter to allow the use of ordinary
+// function as MetricSample mutator.
+type MetricSampleFunc func(context.Context, *ent.MetricSampleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MetricSampleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MetricSampleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MetricSampleMutation", m)
+}
+
 // The PortClaimFunc type is an adapter to allow the use of ordinary
 // function as PortClaim mutator.
 type PortClaimFunc func(context.Context, *ent.PortClaimMutation) (ent.Value, error)

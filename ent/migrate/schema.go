@@ -251,6 +251,37 @@ var (
 		Columns:    LocksColumns,
 		PrimaryKey: []*schema.Column{LocksColumns[0]},
 	}
+	// MetricSamplesColumns holds the columns for the "metric_samples" table.
+	MetricSamplesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "app_id", Type: field.TypeString, Nullable: true, Size: 40},
+		{Name: "at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "cpu_percent", Type: field.TypeFloat64},
+		{Name: "memory_bytes", Type: field.TypeInt64},
+		{Name: "memory_limit", Type: field.TypeInt64},
+		{Name: "net_rx", Type: field.TypeInt64},
+		{Name: "net_tx", Type: field.TypeInt64},
+		{Name: "block_read", Type: field.TypeInt64},
+		{Name: "block_write", Type: field.TypeInt64},
+	}
+	// MetricSamplesTable holds the schema information for the "metric_samples" table.
+	MetricSamplesTable = &schema.Table{
+		Name:       "metric_samples",
+		Columns:    MetricSamplesColumns,
+		PrimaryKey: []*schema.Column{MetricSamplesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "metricsample_app_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{MetricSamplesColumns[1], MetricSamplesColumns[2]},
+			},
+			{
+				Name:    "metricsample_at",
+				Unique:  false,
+				Columns: []*schema.Column{MetricSamplesColumns[2]},
+			},
+		},
+	}
 	// PortClaimsColumns holds the columns for the "port_claims" table.
 	PortClaimsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -406,6 +437,7 @@ var (
 		CommandsTable,
 		ExecRunsTable,
 		LocksTable,
+		MetricSamplesTable,
 		PortClaimsTable,
 		TasksTable,
 		UsersTable,

@@ -30,6 +30,9 @@ type ExecRun func(*sql.Selector)
 // Lock is the predicate function for lock builders.
 type Lock func(*sql.Selector)
 
+// MetricSample is the predicate function for metricsample builders.
+type MetricSample func(*sql.Selector)
+
 // PortClaim is the predicate function for portclaim builders.
 type PortClaim func(*sql.Selector)
 

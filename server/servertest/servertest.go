@@ -130,6 +130,7 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 			Images:      engine,
 			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
 		}),
+		Engine:     engine,
 		Tasks:      tasks,
 		Commands:   queue,
 		Feed:       feed,
