@@ -1,0 +1,2 @@
+-- Create "metric_samples" table
+CREATE TABLE `metric_samples` (`id` varchar(40) NOT NULL, `app_id` varchar(40) NULL, `at` datetime(6) NOT NULL, `cpu_percent` double NOT NULL, `memory_bytes` bigint NOT NULL, `memory_limit` bigint NOT NULL, `net_rx` bigint NOT NULL, `net_tx` bigint NOT NULL, `block_read` bigint NOT NULL, `block_write` bigint NOT NULL, PRIMARY KEY (`id`), INDEX `metricsample_app_id_at` (`app_id`, `at`), INDEX `metricsample_at` (`at`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
