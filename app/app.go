@@ -428,6 +428,28 @@ func lockShared(s *sql.Selector) {
 	}
 }
 
+// ReapplyMailName starts a configure task for every app with the
+// mail-server-FQDN option: their containers are recreated to see the mail
+// server's new name. berth calls it when the name changed since its last
+// start.
+func (s *Service) ReapplyMailName(ctx context.Context) ([]*ent.Task, error) {
+	ids, err := s.db(ctx).App.Query().
+		Where(entapp.MailServerFqdn(true), entapp.InstallationStateNEQ(entapp.InstallationStatePendingInstall)).
+		IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apps using the mail server name: %w", err)
+	}
+	var tasks []*ent.Task
+	for _, id := range ids {
+		t, err := s.tasks.Create(ctx, task.Spec{Type: enttask.TypeConfigure, App: &id, Priority: task.PriorityScheduled})
+		if err != nil {
+			return tasks, err
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, nil
+}
+
 // MarkLost marks the exec run of a task that ended without recording its
 // result as lost: it may or may not have run, and is never re-run by itself.
 func MarkLost(ctx context.Context, client *ent.Client, taskID gid.ID) error {

@@ -36,10 +36,23 @@ type Engine interface {
 	Exec(ctx context.Context, id string, cmd []string, env []string, outputCap int) (*docker.ExecResult, error)
 }
 
+// Mail says where apps find the mail server.
+type Mail struct {
+	// FQDN is the mail server's full name, which its certificate is for;
+	// apps with the mail-server-FQDN option see this name instead of "mail".
+	FQDN string
+	// IP is the internal address both names resolve to inside apps: no mail
+	// port is published when the box receives no mail.
+	IP string
+}
+
+// MailServerEnv is the variable that tells an app the mail server's name.
+const MailServerEnv = "MAIL_SERVER_NAME"
+
 // Handlers returns the task handlers of app operations, which run in the
 // task subprocess against engine, with app data under dataRoot.
-func Handlers(engine Engine, dataRoot string) task.Handlers {
-	h := &handlers{engine: engine, dataRoot: dataRoot}
+func Handlers(engine Engine, dataRoot string, mail Mail) task.Handlers {
+	h := &handlers{engine: engine, dataRoot: dataRoot, mail: mail}
 	return task.Handlers{
 		enttask.TypeInstall:   h.install,
 		enttask.TypeConfigure: h.configure,
@@ -55,14 +68,24 @@ func Handlers(engine Engine, dataRoot string) task.Handlers {
 type handlers struct {
 	engine   Engine
 	dataRoot string
+	mail     Mail
 }
 
 // spec is the container an app should have.
 func (h *handlers) spec(a *ent.App) docker.Spec {
+	env := make(map[string]string, len(a.Env)+1)
+	for k, v := range a.Env {
+		env[k] = v
+	}
+	mailName := "mail"
+	if a.MailServerFqdn && h.mail.FQDN != "" {
+		mailName = h.mail.FQDN
+	}
+	env[MailServerEnv] = mailName
 	s := docker.Spec{
 		AppID:       a.ID.String(),
 		Image:       a.Image,
-		Env:         a.Env,
+		Env:         env,
 		Mounts:      []docker.Mount{{Source: DataDir(h.dataRoot, a.ID), Target: "/data"}},
 		CPUQuota:    a.CPUQuota,
 		MemoryLimit: a.MemoryLimit,
@@ -72,6 +95,12 @@ func (h *handlers) spec(a *ent.App) docker.Spec {
 		s.Ports = append(s.Ports, docker.Port{EnvVar: env, HostPort: b.HostPort, Count: b.Count, Proto: string(b.Type)})
 	}
 	slices.SortFunc(s.Ports, func(x, y docker.Port) int { return x.HostPort - y.HostPort })
+	if h.mail.IP != "" {
+		s.ExtraHosts = append(s.ExtraHosts, "mail:"+h.mail.IP)
+		if mailName != "mail" {
+			s.ExtraHosts = append(s.ExtraHosts, mailName+":"+h.mail.IP)
+		}
+	}
 	return s
 }
 

@@ -169,7 +169,13 @@ func TestAppLog(t *testing.T) {
 		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "talker"}) { id } }`, nil); tk.State != "succeeded" {
 			t.Fatalf("install: %+v", tk)
 		}
-		var apps struct{ Apps struct{ Edges []struct{ Node struct{ ID, ContainerID string } } } }
+		var apps struct {
+			Apps struct {
+				Edges []struct {
+					Node struct{ ID, ContainerID string }
+				}
+			}
+		}
 		admin.MustDo(t, `{ apps { edges { node { id containerID } } } }`, nil, &apps)
 		a := apps.Apps.Edges[0].Node
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

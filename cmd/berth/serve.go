@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	dbf.register(fs)
 	listen := fs.String("listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
 	maxTasks := fs.Int("max-tasks", envInt("BERTH_MAX_TASKS", 50), "how many tasks run at once")
+	mailFQDN := fs.String("mail-fqdn", os.Getenv("BERTH_MAIL_FQDN"), "the mail server's full name, for apps with the mail-server-FQDN option")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Queue:  queue,
 		Feed:   feed,
 		Exe:    exe,
-		Env:    append(os.Environ(), "BERTH_DB="+dbf.db, "BERTH_DATA="+dataDir),
+		Env:    append(os.Environ(), "BERTH_DB="+dbf.db, "BERTH_DATA="+dataDir, "BERTH_MAIL_FQDN="+*mailFQDN),
 		LogDir: logDir,
 		Host:   host,
 		Limit:  *maxTasks,
@@ -88,22 +90,26 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		},
 	})
 	tasks := task.NewService(db.Client, nil, runner.Wake)
+	apps := app.NewService(app.Config{
+		Client:      db.Client,
+		Tasks:       tasks,
+		Queue:       queue,
+		Images:      engine,
+		Reserved:    []int{listenPort(*listen)},
+		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
+	})
+	if err := reapplyMailName(ctx, log, apps, dataDir, *mailFQDN); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	srv := server.New(server.Config{
-		Client: db.Client,
-		Auth:   authSvc,
-		Apps: app.NewService(app.Config{
-			Client:      db.Client,
-			Tasks:       tasks,
-			Queue:       queue,
-			Images:      engine,
-			Reserved:    []int{ln.Addr().(*net.TCPAddr).Port},
-			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
-		}),
+		Client:     db.Client,
+		Auth:       authSvc,
+		Apps:       apps,
 		Engine:     engine,
 		Tasks:      tasks,
 		Commands:   queue,
@@ -124,6 +130,35 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	wg.Wait()
 	log.Info("stopped")
 	return errors.Join(err, <-runnerErr)
+}
+
+// listenPort is the port of a listen address, 0 when it has none.
+func listenPort(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// reapplyMailName recreates the containers of apps that see the mail
+// server's full name when that name changed since the last start. The last
+// name is kept in <data>/mail-fqdn.
+func reapplyMailName(ctx context.Context, log *slog.Logger, apps *app.Service, dataDir, fqdn string) error {
+	path := filepath.Join(dataDir, "mail-fqdn")
+	last, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if strings.TrimSpace(string(last)) == fqdn {
+		return nil
+	}
+	if len(last) > 0 || err == nil {
+		tasks, err := apps.ReapplyMailName(ctx)
+		if err != nil {
+			return fmt.Errorf("re-apply the mail server name: %w", err)
+		}
+		log.Info("mail server name changed; reconfiguring the apps that use it", "name", fqdn, "apps", len(tasks))
+	}
+	return os.WriteFile(path, []byte(fqdn+"\n"), 0o640)
 }
 
 func envInt(key string, def int) int {

@@ -111,7 +111,7 @@ func handlers(dataDir string) (task.Handlers, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := app.Handlers(engine, dataDir)
+	h := app.Handlers(engine, dataDir, app.Mail{FQDN: os.Getenv("BERTH_MAIL_FQDN"), IP: envOr("BERTH_MAIL_IP", "172.17.0.1")})
 	h[enttask.TypeDiagnostic] = task.Diagnostic
 	return h, nil
 }

@@ -45,6 +45,7 @@ type Env struct {
 	DataDir  string
 	Docker   *docker.Client
 	Instance string
+	Apps     *app.Service
 }
 
 // Handlers makes the handlers of the task types the servers of tests run,
@@ -55,7 +56,7 @@ func Handlers(dataDir string) (task.Handlers, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := app.Handlers(engine, dataDir)
+	h := app.Handlers(engine, dataDir, app.Mail{FQDN: os.Getenv("BERTH_MAIL_FQDN"), IP: "172.17.0.1"})
 	h[enttask.TypeDiagnostic] = task.Diagnostic
 	return h, nil
 }
@@ -120,16 +121,17 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 		},
 	})
 	tasks := task.NewService(db.Client, nil, runner.Wake)
+	apps := app.NewService(app.Config{
+		Client:      db.Client,
+		Tasks:       tasks,
+		Queue:       queue,
+		Images:      engine,
+		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
+	})
 	srv := httptest.NewServer(server.New(server.Config{
-		Client: db.Client,
-		Auth:   a,
-		Apps: app.NewService(app.Config{
-			Client:      db.Client,
-			Tasks:       tasks,
-			Queue:       queue,
-			Images:      engine,
-			Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
-		}),
+		Client:     db.Client,
+		Auth:       a,
+		Apps:       apps,
 		Engine:     engine,
 		Tasks:      tasks,
 		Commands:   queue,
@@ -152,7 +154,7 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 		cancel()
 		wg.Wait()
 	})
-	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance}
+	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance, Apps: apps}
 }
 
 // AddUser creates a user and returns a client logged in as that user.
