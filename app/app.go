@@ -210,6 +210,7 @@ type ConfigureInput struct {
 	OperatorIDs    *[]gid.ID
 	Checklist      *[]schematype.ChecklistItem
 	MailServerFQDN *bool
+	Volumes        *[]VolumeMountInput
 }
 
 // Configure validates in, claims changed ports and starts a configure task
@@ -262,6 +263,13 @@ func (s *Service) Configure(ctx context.Context, id gid.ID, in ConfigureInput, b
 	}
 	if in.MailServerFQDN != nil {
 		args["mailServerFqdn"] = *in.MailServerFQDN
+	}
+	if in.Volumes != nil {
+		mounts, err := s.validateMounts(ctx, *in.Volumes)
+		if err != nil {
+			return nil, err
+		}
+		args["volumes"] = mounts
 	}
 	return s.tasks.Create(ctx, task.Spec{Type: enttask.TypeConfigure, App: &id, Args: args, Priority: task.PriorityUser, CreatedBy: by})
 }

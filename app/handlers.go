@@ -16,6 +16,7 @@ import (
 	"berth/ent/execrun"
 	"berth/ent/schematype"
 	enttask "berth/ent/task"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"berth/task"
 )
@@ -72,7 +73,11 @@ type handlers struct {
 }
 
 // spec is the container an app should have.
-func (h *handlers) spec(a *ent.App) docker.Spec {
+func (h *handlers) spec(ctx context.Context, a *ent.App) (docker.Spec, error) {
+	mounts, err := volumeMounts(ctx, a)
+	if err != nil {
+		return docker.Spec{}, err
+	}
 	env := make(map[string]string, len(a.Env)+1)
 	for k, v := range a.Env {
 		env[k] = v
@@ -101,7 +106,10 @@ func (h *handlers) spec(a *ent.App) docker.Spec {
 			s.ExtraHosts = append(s.ExtraHosts, mailName+":"+h.mail.IP)
 		}
 	}
-	return s
+	for _, m := range mounts {
+		s.Mounts = append(s.Mounts, docker.Mount{Source: m.Edges.Volume.HostPath, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return s, nil
 }
 
 // hostLabel is the first label of a location: a container's host name.
@@ -174,7 +182,11 @@ func (h *handlers) deploy(ctx context.Context, o *op, from int) error {
 		return err
 	}
 	o.progress(from+20, "create container")
-	c, created, err := h.engine.Ensure(ctx, h.spec(o.app))
+	spec, err := h.spec(ctx, o.app)
+	if err != nil {
+		return err
+	}
+	c, created, err := h.engine.Ensure(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -253,11 +265,30 @@ func (h *handlers) configure(ctx context.Context, run *task.Run) (map[string]any
 	if err != nil {
 		return nil, err
 	}
-	// Limits change live; anything else recreates the container.
-	c, err := h.engine.Find(ctx, o.app.ID.String())
-	if err == nil && c.ConfigHash != h.spec(o.app).Hash() && onlyLimitsChanged(h, o.app, c) {
-		o.progress(50, "update limits")
-		if err := h.engine.UpdateResources(ctx, c.ID, o.app.CPUQuota, o.app.MemoryLimit); err != nil {
+	if v, ok := decode[[]VolumeMountInput](a, "volumes"); ok {
+		err := o.run.Locks.Fenced(ctx, o.run.Lease, task.AppKey(o.app.ID), func(ctx context.Context) error {
+			db := ent.FromContext(ctx)
+			if _, err := db.VolumeMount.Delete().Where(volumemount.HasAppWith(entapp.ID(o.app.ID))).Exec(ctx); err != nil {
+				return err
+			}
+			for _, m := range v {
+				if err := db.VolumeMount.Create().SetAppID(o.app.ID).SetVolumeID(m.VolumeID).
+					SetTarget(m.Target).SetReadOnly(m.ReadOnly).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, o.fail(ctx, entapp.InstallationStateError, "CONFIGURE_FAILED", err)
+		}
+	}
+	// Limits change live: the engine then adopts the container as it is,
+	// while any other change recreates it.
+	if c, err := h.engine.Find(ctx, o.app.ID.String()); err == nil {
+		o.progress(15, "update limits")
+		err := h.engine.UpdateResources(ctx, c.ID, o.app.CPUQuota, o.app.MemoryLimit)
+		if err != nil && !errors.Is(err, docker.ErrNotLive) {
 			return nil, o.fail(ctx, entapp.InstallationStateError, "CONFIGURE_FAILED", err)
 		}
 	}
@@ -271,12 +302,6 @@ func (h *handlers) configure(ctx context.Context, run *task.Run) (map[string]any
 	})
 	return nil, err
 }
-
-// onlyLimitsChanged is a placeholder hook point: limits are part of the
-// spec hash, so a limits-only change recreates the container unless the
-// engine applies it live first. We always try live first; Ensure then
-// adopts or recreates as the hash says.
-func onlyLimitsChanged(*handlers, *ent.App, *docker.Container) bool { return true }
 
 // runState applies the app's pending start/stop/restart commands, folded.
 func (h *handlers) runState(ctx context.Context, run *task.Run) (map[string]any, error) {

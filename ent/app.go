@@ -68,21 +68,24 @@ type AppEdges struct {
 	Tasks []*Task `json:"tasks,omitempty"`
 	// Backups holds the value of the backups edge.
 	Backups []*Backup `json:"backups,omitempty"`
+	// VolumeMounts holds the value of the volume_mounts edge.
+	VolumeMounts []*VolumeMount `json:"volume_mounts,omitempty"`
 	// PortClaims holds the value of the port_claims edge.
 	PortClaims []*PortClaim `json:"port_claims,omitempty"`
 	// ExecRuns holds the value of the exec_runs edge.
 	ExecRuns []*ExecRun `json:"exec_runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
-	namedOperators  map[string][]*User
-	namedTasks      map[string][]*Task
-	namedBackups    map[string][]*Backup
-	namedPortClaims map[string][]*PortClaim
-	namedExecRuns   map[string][]*ExecRun
+	namedOperators    map[string][]*User
+	namedTasks        map[string][]*Task
+	namedBackups      map[string][]*Backup
+	namedVolumeMounts map[string][]*VolumeMount
+	namedPortClaims   map[string][]*PortClaim
+	namedExecRuns     map[string][]*ExecRun
 }
 
 // OperatorsOrErr returns the Operators value or an error if the edge
@@ -123,10 +126,19 @@ func (e AppEdges) BackupsOrErr() ([]*Backup, error) {
 	return nil, &NotLoadedError{edge: "backups"}
 }
 
+// VolumeMountsOrErr returns the VolumeMounts value or an error if the edge
+// was not loaded in eager-loading.
+func (e AppEdges) VolumeMountsOrErr() ([]*VolumeMount, error) {
+	if e.loadedTypes[4] {
+		return e.VolumeMounts, nil
+	}
+	return nil, &NotLoadedError{edge: "volume_mounts"}
+}
+
 // PortClaimsOrErr returns the PortClaims value or an error if the edge
 // was not loaded in eager-loading.
 func (e AppEdges) PortClaimsOrErr() ([]*PortClaim, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.PortClaims, nil
 	}
 	return nil, &NotLoadedError{edge: "port_claims"}
@@ -135,7 +147,7 @@ func (e AppEdges) PortClaimsOrErr() ([]*PortClaim, error) {
 // ExecRunsOrErr returns the ExecRuns value or an error if the edge
 // was not loaded in eager-loading.
 func (e AppEdges) ExecRunsOrErr() ([]*ExecRun, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.ExecRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "exec_runs"}
@@ -319,6 +331,11 @@ func (_m *App) QueryBackups() *BackupQuery {
 	return NewAppClient(_m.config).QueryBackups(_m)
 }
 
+// QueryVolumeMounts queries the "volume_mounts" edge of the App entity.
+func (_m *App) QueryVolumeMounts() *VolumeMountQuery {
+	return NewAppClient(_m.config).QueryVolumeMounts(_m)
+}
+
 // QueryPortClaims queries the "port_claims" edge of the App entity.
 func (_m *App) QueryPortClaims() *PortClaimQuery {
 	return NewAppClient(_m.config).QueryPortClaims(_m)
@@ -469,6 +486,30 @@ func (_m *App) appendNamedBackups(name string, edges ...*Backup) {
 		_m.Edges.namedBackups[name] = []*Backup{}
 	} else {
 		_m.Edges.namedBackups[name] = append(_m.Edges.namedBackups[name], edges...)
+	}
+}
+
+// NamedVolumeMounts returns the VolumeMounts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *App) NamedVolumeMounts(name string) ([]*VolumeMount, error) {
+	if _m.Edges.namedVolumeMounts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedVolumeMounts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *App) appendNamedVolumeMounts(name string, edges ...*VolumeMount) {
+	if _m.Edges.namedVolumeMounts == nil {
+		_m.Edges.namedVolumeMounts = make(map[string][]*VolumeMount)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedVolumeMounts[name] = []*VolumeMount{}
+	} else {
+		_m.Edges.namedVolumeMounts[name] = append(_m.Edges.namedVolumeMounts[name], edges...)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"berth/ent/schematype"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"context"
 	"errors"
@@ -269,6 +270,21 @@ func (_c *AppCreate) AddBackups(v ...*Backup) *AppCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddBackupIDs(ids...)
+}
+
+// AddVolumeMountIDs adds the "volume_mounts" edge to the VolumeMount entity by IDs.
+func (_c *AppCreate) AddVolumeMountIDs(ids ...gid.ID) *AppCreate {
+	_c.mutation.AddVolumeMountIDs(ids...)
+	return _c
+}
+
+// AddVolumeMounts adds the "volume_mounts" edges to the VolumeMount entity.
+func (_c *AppCreate) AddVolumeMounts(v ...*VolumeMount) *AppCreate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddVolumeMountIDs(ids...)
 }
 
 // AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
@@ -588,6 +604,22 @@ func (_c *AppCreate) createSpec() (*App, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.VolumeMountsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

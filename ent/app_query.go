@@ -11,6 +11,7 @@ import (
 	"berth/ent/predicate"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"context"
 	"database/sql/driver"
@@ -27,24 +28,26 @@ import (
 // AppQuery is the builder for querying App entities.
 type AppQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []app.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.App
-	withOperators       *UserQuery
-	withBackupSite      *BackupSiteQuery
-	withTasks           *TaskQuery
-	withBackups         *BackupQuery
-	withPortClaims      *PortClaimQuery
-	withExecRuns        *ExecRunQuery
-	withFKs             bool
-	loadTotal           []func(context.Context, []*App) error
-	modifiers           []func(*sql.Selector)
-	withNamedOperators  map[string]*UserQuery
-	withNamedTasks      map[string]*TaskQuery
-	withNamedBackups    map[string]*BackupQuery
-	withNamedPortClaims map[string]*PortClaimQuery
-	withNamedExecRuns   map[string]*ExecRunQuery
+	ctx                   *QueryContext
+	order                 []app.OrderOption
+	inters                []Interceptor
+	predicates            []predicate.App
+	withOperators         *UserQuery
+	withBackupSite        *BackupSiteQuery
+	withTasks             *TaskQuery
+	withBackups           *BackupQuery
+	withVolumeMounts      *VolumeMountQuery
+	withPortClaims        *PortClaimQuery
+	withExecRuns          *ExecRunQuery
+	withFKs               bool
+	loadTotal             []func(context.Context, []*App) error
+	modifiers             []func(*sql.Selector)
+	withNamedOperators    map[string]*UserQuery
+	withNamedTasks        map[string]*TaskQuery
+	withNamedBackups      map[string]*BackupQuery
+	withNamedVolumeMounts map[string]*VolumeMountQuery
+	withNamedPortClaims   map[string]*PortClaimQuery
+	withNamedExecRuns     map[string]*ExecRunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -162,6 +165,28 @@ func (_q *AppQuery) QueryBackups() *BackupQuery {
 			sqlgraph.From(app.Table, app.FieldID, selector),
 			sqlgraph.To(backup.Table, backup.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, app.BackupsTable, app.BackupsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryVolumeMounts chains the current query on the "volume_mounts" edge.
+func (_q *AppQuery) QueryVolumeMounts() *VolumeMountQuery {
+	query := (&VolumeMountClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(app.Table, app.FieldID, selector),
+			sqlgraph.To(volumemount.Table, volumemount.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, app.VolumeMountsTable, app.VolumeMountsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -400,17 +425,18 @@ func (_q *AppQuery) Clone() *AppQuery {
 		return nil
 	}
 	return &AppQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]app.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.App{}, _q.predicates...),
-		withOperators:  _q.withOperators.Clone(),
-		withBackupSite: _q.withBackupSite.Clone(),
-		withTasks:      _q.withTasks.Clone(),
-		withBackups:    _q.withBackups.Clone(),
-		withPortClaims: _q.withPortClaims.Clone(),
-		withExecRuns:   _q.withExecRuns.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]app.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.App{}, _q.predicates...),
+		withOperators:    _q.withOperators.Clone(),
+		withBackupSite:   _q.withBackupSite.Clone(),
+		withTasks:        _q.withTasks.Clone(),
+		withBackups:      _q.withBackups.Clone(),
+		withVolumeMounts: _q.withVolumeMounts.Clone(),
+		withPortClaims:   _q.withPortClaims.Clone(),
+		withExecRuns:     _q.withExecRuns.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -459,6 +485,17 @@ func (_q *AppQuery) WithBackups(opts ...func(*BackupQuery)) *AppQuery {
 		opt(query)
 	}
 	_q.withBackups = query
+	return _q
+}
+
+// WithVolumeMounts tells the query-builder to eager-load the nodes that are connected to
+// the "volume_mounts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppQuery) WithVolumeMounts(opts ...func(*VolumeMountQuery)) *AppQuery {
+	query := (&VolumeMountClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withVolumeMounts = query
 	return _q
 }
 
@@ -563,11 +600,12 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 		nodes       = []*App{}
 		withFKs     = _q.withFKs
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withOperators != nil,
 			_q.withBackupSite != nil,
 			_q.withTasks != nil,
 			_q.withBackups != nil,
+			_q.withVolumeMounts != nil,
 			_q.withPortClaims != nil,
 			_q.withExecRuns != nil,
 		}
@@ -626,6 +664,13 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 			return nil, err
 		}
 	}
+	if query := _q.withVolumeMounts; query != nil {
+		if err := _q.loadVolumeMounts(ctx, query, nodes,
+			func(n *App) { n.Edges.VolumeMounts = []*VolumeMount{} },
+			func(n *App, e *VolumeMount) { n.Edges.VolumeMounts = append(n.Edges.VolumeMounts, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withPortClaims; query != nil {
 		if err := _q.loadPortClaims(ctx, query, nodes,
 			func(n *App) { n.Edges.PortClaims = []*PortClaim{} },
@@ -658,6 +703,13 @@ func (_q *AppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*App, err
 		if err := _q.loadBackups(ctx, query, nodes,
 			func(n *App) { n.appendNamedBackups(name) },
 			func(n *App, e *Backup) { n.appendNamedBackups(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedVolumeMounts {
+		if err := _q.loadVolumeMounts(ctx, query, nodes,
+			func(n *App) { n.appendNamedVolumeMounts(name) },
+			func(n *App, e *VolumeMount) { n.appendNamedVolumeMounts(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -833,6 +885,37 @@ func (_q *AppQuery) loadBackups(ctx context.Context, query *BackupQuery, nodes [
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "app_backups" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AppQuery) loadVolumeMounts(ctx context.Context, query *VolumeMountQuery, nodes []*App, init func(*App), assign func(*App, *VolumeMount)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[gid.ID]*App)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	query.withFKs = true
+	query.Where(predicate.VolumeMount(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(app.VolumeMountsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.app_volume_mounts
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "app_volume_mounts" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "app_volume_mounts" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -1059,6 +1142,20 @@ func (_q *AppQuery) WithNamedBackups(name string, opts ...func(*BackupQuery)) *A
 		_q.withNamedBackups = make(map[string]*BackupQuery)
 	}
 	_q.withNamedBackups[name] = query
+	return _q
+}
+
+// WithNamedVolumeMounts tells the query-builder to eager-load the nodes that are connected to the "volume_mounts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppQuery) WithNamedVolumeMounts(name string, opts ...func(*VolumeMountQuery)) *AppQuery {
+	query := (&VolumeMountClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedVolumeMounts == nil {
+		_q.withNamedVolumeMounts = make(map[string]*VolumeMountQuery)
+	}
+	_q.withNamedVolumeMounts[name] = query
 	return _q
 }
 

@@ -12,6 +12,7 @@ import (
 	"berth/ent/schematype"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"context"
 	"errors"
@@ -314,6 +315,21 @@ func (_u *AppUpdate) AddBackups(v ...*Backup) *AppUpdate {
 	return _u.AddBackupIDs(ids...)
 }
 
+// AddVolumeMountIDs adds the "volume_mounts" edge to the VolumeMount entity by IDs.
+func (_u *AppUpdate) AddVolumeMountIDs(ids ...gid.ID) *AppUpdate {
+	_u.mutation.AddVolumeMountIDs(ids...)
+	return _u
+}
+
+// AddVolumeMounts adds the "volume_mounts" edges to the VolumeMount entity.
+func (_u *AppUpdate) AddVolumeMounts(v ...*VolumeMount) *AppUpdate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddVolumeMountIDs(ids...)
+}
+
 // AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
 func (_u *AppUpdate) AddPortClaimIDs(ids ...gid.ID) *AppUpdate {
 	_u.mutation.AddPortClaimIDs(ids...)
@@ -416,6 +432,27 @@ func (_u *AppUpdate) RemoveBackups(v ...*Backup) *AppUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveBackupIDs(ids...)
+}
+
+// ClearVolumeMounts clears all "volume_mounts" edges to the VolumeMount entity.
+func (_u *AppUpdate) ClearVolumeMounts() *AppUpdate {
+	_u.mutation.ClearVolumeMounts()
+	return _u
+}
+
+// RemoveVolumeMountIDs removes the "volume_mounts" edge to VolumeMount entities by IDs.
+func (_u *AppUpdate) RemoveVolumeMountIDs(ids ...gid.ID) *AppUpdate {
+	_u.mutation.RemoveVolumeMountIDs(ids...)
+	return _u
+}
+
+// RemoveVolumeMounts removes "volume_mounts" edges to VolumeMount entities.
+func (_u *AppUpdate) RemoveVolumeMounts(v ...*VolumeMount) *AppUpdate {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveVolumeMountIDs(ids...)
 }
 
 // ClearPortClaims clears all "port_claims" edges to the PortClaim entity.
@@ -777,6 +814,51 @@ func (_u *AppUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.VolumeMountsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedVolumeMountsIDs(); len(nodes) > 0 && !_u.mutation.VolumeMountsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.VolumeMountsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1172,6 +1254,21 @@ func (_u *AppUpdateOne) AddBackups(v ...*Backup) *AppUpdateOne {
 	return _u.AddBackupIDs(ids...)
 }
 
+// AddVolumeMountIDs adds the "volume_mounts" edge to the VolumeMount entity by IDs.
+func (_u *AppUpdateOne) AddVolumeMountIDs(ids ...gid.ID) *AppUpdateOne {
+	_u.mutation.AddVolumeMountIDs(ids...)
+	return _u
+}
+
+// AddVolumeMounts adds the "volume_mounts" edges to the VolumeMount entity.
+func (_u *AppUpdateOne) AddVolumeMounts(v ...*VolumeMount) *AppUpdateOne {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddVolumeMountIDs(ids...)
+}
+
 // AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by IDs.
 func (_u *AppUpdateOne) AddPortClaimIDs(ids ...gid.ID) *AppUpdateOne {
 	_u.mutation.AddPortClaimIDs(ids...)
@@ -1274,6 +1371,27 @@ func (_u *AppUpdateOne) RemoveBackups(v ...*Backup) *AppUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveBackupIDs(ids...)
+}
+
+// ClearVolumeMounts clears all "volume_mounts" edges to the VolumeMount entity.
+func (_u *AppUpdateOne) ClearVolumeMounts() *AppUpdateOne {
+	_u.mutation.ClearVolumeMounts()
+	return _u
+}
+
+// RemoveVolumeMountIDs removes the "volume_mounts" edge to VolumeMount entities by IDs.
+func (_u *AppUpdateOne) RemoveVolumeMountIDs(ids ...gid.ID) *AppUpdateOne {
+	_u.mutation.RemoveVolumeMountIDs(ids...)
+	return _u
+}
+
+// RemoveVolumeMounts removes "volume_mounts" edges to VolumeMount entities.
+func (_u *AppUpdateOne) RemoveVolumeMounts(v ...*VolumeMount) *AppUpdateOne {
+	ids := make([]gid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveVolumeMountIDs(ids...)
 }
 
 // ClearPortClaims clears all "port_claims" edges to the PortClaim entity.
@@ -1665,6 +1783,51 @@ func (_u *AppUpdateOne) sqlSave(ctx context.Context) (_node *App, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(backup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.VolumeMountsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedVolumeMountsIDs(); len(nodes) > 0 && !_u.mutation.VolumeMountsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.VolumeMountsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   app.VolumeMountsTable,
+			Columns: []string{app.VolumeMountsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(volumemount.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

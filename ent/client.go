@@ -24,6 +24,8 @@ import (
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
+	"berth/ent/volumemount"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
@@ -62,6 +64,10 @@ type Client struct {
 	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Volume is the client for interacting with the Volume builders.
+	Volume *VolumeClient
+	// VolumeMount is the client for interacting with the VolumeMount builders.
+	VolumeMount *VolumeMountClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -85,6 +91,8 @@ func (c *Client) init() {
 	c.PortClaim = NewPortClaimClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.Volume = NewVolumeClient(c.config)
+	c.VolumeMount = NewVolumeMountClient(c.config)
 }
 
 type (
@@ -189,6 +197,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		PortClaim:    NewPortClaimClient(cfg),
 		Task:         NewTaskClient(cfg),
 		User:         NewUserClient(cfg),
+		Volume:       NewVolumeClient(cfg),
+		VolumeMount:  NewVolumeMountClient(cfg),
 	}, nil
 }
 
@@ -220,6 +230,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		PortClaim:    NewPortClaimClient(cfg),
 		Task:         NewTaskClient(cfg),
 		User:         NewUserClient(cfg),
+		Volume:       NewVolumeClient(cfg),
+		VolumeMount:  NewVolumeMountClient(cfg),
 	}, nil
 }
 
@@ -250,7 +262,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User,
+		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User, c.Volume, c.VolumeMount,
 	} {
 		n.Use(hooks...)
 	}
@@ -261,7 +273,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.App, c.Archive, c.Backup, c.BackupSite, c.Command, c.ExecRun,
-		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User,
+		c.Lock, c.MetricSample, c.PortClaim, c.Task, c.User, c.Volume, c.VolumeMount,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -294,6 +306,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Task.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *VolumeMutation:
+		return c.Volume.mutate(ctx, m)
+	case *VolumeMountMutation:
+		return c.VolumeMount.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -613,6 +629,22 @@ func (c *AppClient) QueryBackups(_m *App) *BackupQuery {
 			sqlgraph.From(app.Table, app.FieldID, id),
 			sqlgraph.To(backup.Table, backup.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, app.BackupsTable, app.BackupsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVolumeMounts queries the volume_mounts edge of a App.
+func (c *AppClient) QueryVolumeMounts(_m *App) *VolumeMountQuery {
+	query := (&VolumeMountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(app.Table, app.FieldID, id),
+			sqlgraph.To(volumemount.Table, volumemount.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, app.VolumeMountsTable, app.VolumeMountsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2263,15 +2295,329 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// VolumeClient is a client for the Volume schema.
+type VolumeClient struct {
+	config
+}
+
+// NewVolumeClient returns a client for the Volume from the given config.
+func NewVolumeClient(c config) *VolumeClient {
+	return &VolumeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `volume.Hooks(f(g(h())))`.
+func (c *VolumeClient) Use(hooks ...Hook) {
+	c.hooks.Volume = append(c.hooks.Volume, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `volume.Intercept(f(g(h())))`.
+func (c *VolumeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Volume = append(c.inters.Volume, interceptors...)
+}
+
+// Create returns a builder for creating a Volume entity.
+func (c *VolumeClient) Create() *VolumeCreate {
+	mutation := newVolumeMutation(c.config, OpCreate)
+	return &VolumeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Volume entities.
+func (c *VolumeClient) CreateBulk(builders ...*VolumeCreate) *VolumeCreateBulk {
+	return &VolumeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *VolumeClient) MapCreateBulk(slice any, setFunc func(*VolumeCreate, int)) *VolumeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &VolumeCreateBulk{err: fmt.Errorf("calling to VolumeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*VolumeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &VolumeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Volume.
+func (c *VolumeClient) Update() *VolumeUpdate {
+	mutation := newVolumeMutation(c.config, OpUpdate)
+	return &VolumeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *VolumeClient) UpdateOne(_m *Volume) *VolumeUpdateOne {
+	mutation := newVolumeMutation(c.config, OpUpdateOne, withVolume(_m))
+	return &VolumeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *VolumeClient) UpdateOneID(id gid.ID) *VolumeUpdateOne {
+	mutation := newVolumeMutation(c.config, OpUpdateOne, withVolumeID(id))
+	return &VolumeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Volume.
+func (c *VolumeClient) Delete() *VolumeDelete {
+	mutation := newVolumeMutation(c.config, OpDelete)
+	return &VolumeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *VolumeClient) DeleteOne(_m *Volume) *VolumeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *VolumeClient) DeleteOneID(id gid.ID) *VolumeDeleteOne {
+	builder := c.Delete().Where(volume.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &VolumeDeleteOne{builder}
+}
+
+// Query returns a query builder for Volume.
+func (c *VolumeClient) Query() *VolumeQuery {
+	return &VolumeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeVolume},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Volume entity by its id.
+func (c *VolumeClient) Get(ctx context.Context, id gid.ID) (*Volume, error) {
+	return c.Query().Where(volume.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *VolumeClient) GetX(ctx context.Context, id gid.ID) *Volume {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMounts queries the mounts edge of a Volume.
+func (c *VolumeClient) QueryMounts(_m *Volume) *VolumeMountQuery {
+	query := (&VolumeMountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(volume.Table, volume.FieldID, id),
+			sqlgraph.To(volumemount.Table, volumemount.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, volume.MountsTable, volume.MountsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *VolumeClient) Hooks() []Hook {
+	return c.hooks.Volume
+}
+
+// Interceptors returns the client interceptors.
+func (c *VolumeClient) Interceptors() []Interceptor {
+	return c.inters.Volume
+}
+
+func (c *VolumeClient) mutate(ctx context.Context, m *VolumeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&VolumeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&VolumeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&VolumeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&VolumeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Volume mutation op: %q", m.Op())
+	}
+}
+
+// VolumeMountClient is a client for the VolumeMount schema.
+type VolumeMountClient struct {
+	config
+}
+
+// NewVolumeMountClient returns a client for the VolumeMount from the given config.
+func NewVolumeMountClient(c config) *VolumeMountClient {
+	return &VolumeMountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `volumemount.Hooks(f(g(h())))`.
+func (c *VolumeMountClient) Use(hooks ...Hook) {
+	c.hooks.VolumeMount = append(c.hooks.VolumeMount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `volumemount.Intercept(f(g(h())))`.
+func (c *VolumeMountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.VolumeMount = append(c.inters.VolumeMount, interceptors...)
+}
+
+// Create returns a builder for creating a VolumeMount entity.
+func (c *VolumeMountClient) Create() *VolumeMountCreate {
+	mutation := newVolumeMountMutation(c.config, OpCreate)
+	return &VolumeMountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of VolumeMount entities.
+func (c *VolumeMountClient) CreateBulk(builders ...*VolumeMountCreate) *VolumeMountCreateBulk {
+	return &VolumeMountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *VolumeMountClient) MapCreateBulk(slice any, setFunc func(*VolumeMountCreate, int)) *VolumeMountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &VolumeMountCreateBulk{err: fmt.Errorf("calling to VolumeMountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*VolumeMountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &VolumeMountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for VolumeMount.
+func (c *VolumeMountClient) Update() *VolumeMountUpdate {
+	mutation := newVolumeMountMutation(c.config, OpUpdate)
+	return &VolumeMountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *VolumeMountClient) UpdateOne(_m *VolumeMount) *VolumeMountUpdateOne {
+	mutation := newVolumeMountMutation(c.config, OpUpdateOne, withVolumeMount(_m))
+	return &VolumeMountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *VolumeMountClient) UpdateOneID(id gid.ID) *VolumeMountUpdateOne {
+	mutation := newVolumeMountMutation(c.config, OpUpdateOne, withVolumeMountID(id))
+	return &VolumeMountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for VolumeMount.
+func (c *VolumeMountClient) Delete() *VolumeMountDelete {
+	mutation := newVolumeMountMutation(c.config, OpDelete)
+	return &VolumeMountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *VolumeMountClient) DeleteOne(_m *VolumeMount) *VolumeMountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *VolumeMountClient) DeleteOneID(id gid.ID) *VolumeMountDeleteOne {
+	builder := c.Delete().Where(volumemount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &VolumeMountDeleteOne{builder}
+}
+
+// Query returns a query builder for VolumeMount.
+func (c *VolumeMountClient) Query() *VolumeMountQuery {
+	return &VolumeMountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeVolumeMount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a VolumeMount entity by its id.
+func (c *VolumeMountClient) Get(ctx context.Context, id gid.ID) (*VolumeMount, error) {
+	return c.Query().Where(volumemount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *VolumeMountClient) GetX(ctx context.Context, id gid.ID) *VolumeMount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryApp queries the app edge of a VolumeMount.
+func (c *VolumeMountClient) QueryApp(_m *VolumeMount) *AppQuery {
+	query := (&AppClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(volumemount.Table, volumemount.FieldID, id),
+			sqlgraph.To(app.Table, app.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, volumemount.AppTable, volumemount.AppColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVolume queries the volume edge of a VolumeMount.
+func (c *VolumeMountClient) QueryVolume(_m *VolumeMount) *VolumeQuery {
+	query := (&VolumeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(volumemount.Table, volumemount.FieldID, id),
+			sqlgraph.To(volume.Table, volume.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, volumemount.VolumeTable, volumemount.VolumeColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *VolumeMountClient) Hooks() []Hook {
+	return c.hooks.VolumeMount
+}
+
+// Interceptors returns the client interceptors.
+func (c *VolumeMountClient) Interceptors() []Interceptor {
+	return c.inters.VolumeMount
+}
+
+func (c *VolumeMountClient) mutate(ctx context.Context, m *VolumeMountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&VolumeMountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&VolumeMountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&VolumeMountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&VolumeMountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown VolumeMount mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock,
-		MetricSample, PortClaim, Task, User []ent.Hook
+		MetricSample, PortClaim, Task, User, Volume, VolumeMount []ent.Hook
 	}
 	inters struct {
 		APIToken, App, Archive, Backup, BackupSite, Command, ExecRun, Lock,
-		MetricSample, PortClaim, Task, User []ent.Interceptor
+		MetricSample, PortClaim, Task, User, Volume, VolumeMount []ent.Interceptor
 	}
 )
 

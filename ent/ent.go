@@ -15,6 +15,8 @@ import (
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
+	"berth/ent/volumemount"
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +98,8 @@ func checkColumn(t, c string) error {
 			portclaim.Table:    portclaim.ValidColumn,
 			task.Table:         task.ValidColumn,
 			user.Table:         user.ValidColumn,
+			volume.Table:       volume.ValidColumn,
+			volumemount.Table:  volumemount.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -15,6 +15,8 @@ import (
 	"berth/ent/portclaim"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"context"
 )
@@ -32,6 +34,8 @@ var prefixTables = map[string]string{
 	"port": portclaim.Table,
 	"task": task.Table,
 	"user": user.Table,
+	"vol":  volume.Table,
+	"vmnt": volumemount.Table,
 }
 
 // IDToType returns the table of the type an ID belongs to.

@@ -13,6 +13,7 @@ import (
 	"berth/ent/lock"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
 	"berth/gid"
 	"context"
 	"database/sql/driver"
@@ -1849,6 +1850,115 @@ func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*UserWhereInput); ok {
 		args.opts = append(args.opts, WithUserFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *VolumeQuery) CollectFields(ctx context.Context, satisfies ...string) (*VolumeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *VolumeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(volume.Columns))
+		selectedFields = []string{volume.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[volume.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, volume.FieldCreatedAt)
+				fieldSeen[volume.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[volume.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, volume.FieldUpdatedAt)
+				fieldSeen[volume.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[volume.FieldName]; !ok {
+				selectedFields = append(selectedFields, volume.FieldName)
+				fieldSeen[volume.FieldName] = struct{}{}
+			}
+		case "hostPath":
+			if _, ok := fieldSeen[volume.FieldHostPath]; !ok {
+				selectedFields = append(selectedFields, volume.FieldHostPath)
+				fieldSeen[volume.FieldHostPath] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[volume.FieldKind]; !ok {
+				selectedFields = append(selectedFields, volume.FieldKind)
+				fieldSeen[volume.FieldKind] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type volumePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []VolumePaginateOption
+}
+
+func newVolumePaginateArgs(rv map[string]any) *volumePaginateArgs {
+	args := &volumePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &VolumeOrder{Field: &VolumeOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithVolumeOrder(order))
+			}
+		case *VolumeOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithVolumeOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*VolumeWhereInput); ok {
+		args.opts = append(args.opts, WithVolumeFilter(v.Filter))
 	}
 	return args
 }

@@ -13,6 +13,7 @@ import (
 	"berth/ent/lock"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
 	"berth/gid"
 	"context"
 	"fmt"
@@ -76,6 +77,11 @@ var userImplementors = []string{"User", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*User) IsNode() {}
+
+var volumeImplementors = []string{"Volume", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Volume) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -261,6 +267,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(user.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, userImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case volume.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Volume.Query().
+			Where(volume.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, volumeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -486,6 +505,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.User.Query().
 			Where(user.IDIn(ids...))
 		query, err := query.CollectFields(ctx, userImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case volume.Table:
+		query := c.Volume.Query().
+			Where(volume.IDIn(ids...))
+		query, err := query.CollectFields(ctx, volumeImplementors...)
 		if err != nil {
 			return nil, err
 		}

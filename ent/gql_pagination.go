@@ -13,6 +13,7 @@ import (
 	"berth/ent/lock"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
 	"berth/gid"
 	"context"
 	"errors"
@@ -3567,6 +3568,338 @@ func (_m *User) ToEdge(order *UserOrder) *UserEdge {
 		order = DefaultUserOrder
 	}
 	return &UserEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// VolumeEdge is the edge representation of Volume.
+type VolumeEdge struct {
+	Node   *Volume `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// VolumeConnection is the connection containing edges to Volume.
+type VolumeConnection struct {
+	Edges      []*VolumeEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *VolumeConnection) build(nodes []*Volume, pager *volumePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Volume
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Volume {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Volume {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*VolumeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &VolumeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// VolumePaginateOption enables pagination customization.
+type VolumePaginateOption func(*volumePager) error
+
+// WithVolumeOrder configures pagination ordering.
+func WithVolumeOrder(order *VolumeOrder) VolumePaginateOption {
+	if order == nil {
+		order = DefaultVolumeOrder
+	}
+	o := *order
+	return func(pager *volumePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultVolumeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithVolumeFilter configures pagination filter.
+func WithVolumeFilter(filter func(*VolumeQuery) (*VolumeQuery, error)) VolumePaginateOption {
+	return func(pager *volumePager) error {
+		if filter == nil {
+			return errors.New("VolumeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type volumePager struct {
+	reverse bool
+	order   *VolumeOrder
+	filter  func(*VolumeQuery) (*VolumeQuery, error)
+}
+
+func newVolumePager(opts []VolumePaginateOption, reverse bool) (*volumePager, error) {
+	pager := &volumePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultVolumeOrder
+	}
+	return pager, nil
+}
+
+func (p *volumePager) applyFilter(query *VolumeQuery) (*VolumeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *volumePager) toCursor(_m *Volume) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *volumePager) applyCursors(query *VolumeQuery, after, before *Cursor) (*VolumeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultVolumeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *volumePager) applyOrder(query *VolumeQuery) *VolumeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultVolumeOrder.Field {
+		query = query.Order(DefaultVolumeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *volumePager) orderExpr(query *VolumeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultVolumeOrder.Field {
+			b.Comma().Ident(DefaultVolumeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Volume.
+func (_m *VolumeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...VolumePaginateOption,
+) (*VolumeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newVolumePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &VolumeConnection{Edges: []*VolumeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// VolumeOrderFieldCreatedAt orders Volume by created_at.
+	VolumeOrderFieldCreatedAt = &VolumeOrderField{
+		Value: func(_m *Volume) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: volume.FieldCreatedAt,
+		toTerm: volume.ByCreatedAt,
+		toCursor: func(_m *Volume) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// VolumeOrderFieldUpdatedAt orders Volume by updated_at.
+	VolumeOrderFieldUpdatedAt = &VolumeOrderField{
+		Value: func(_m *Volume) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: volume.FieldUpdatedAt,
+		toTerm: volume.ByUpdatedAt,
+		toCursor: func(_m *Volume) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// VolumeOrderFieldName orders Volume by name.
+	VolumeOrderFieldName = &VolumeOrderField{
+		Value: func(_m *Volume) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: volume.FieldName,
+		toTerm: volume.ByName,
+		toCursor: func(_m *Volume) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f VolumeOrderField) String() string {
+	var str string
+	switch f.column {
+	case VolumeOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case VolumeOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case VolumeOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f VolumeOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *VolumeOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("VolumeOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *VolumeOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *VolumeOrderFieldUpdatedAt
+	case "NAME":
+		*f = *VolumeOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid VolumeOrderField", str)
+	}
+	return nil
+}
+
+// VolumeOrderField defines the ordering field of Volume.
+type VolumeOrderField struct {
+	// Value extracts the ordering value from the given Volume.
+	Value    func(*Volume) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) volume.OrderOption
+	toCursor func(*Volume) Cursor
+}
+
+// VolumeOrder defines the ordering of Volume.
+type VolumeOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *VolumeOrderField `json:"field"`
+}
+
+// DefaultVolumeOrder is the default ordering of Volume.
+var DefaultVolumeOrder = &VolumeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &VolumeOrderField{
+		Value: func(_m *Volume) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: volume.FieldID,
+		toTerm: volume.ByID,
+		toCursor: func(_m *Volume) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Volume into VolumeEdge.
+func (_m *Volume) ToEdge(order *VolumeOrder) *VolumeEdge {
+	if order == nil {
+		order = DefaultVolumeOrder
+	}
+	return &VolumeEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -15,6 +15,7 @@ import (
 	"berth/ent/schematype"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
 	"berth/gid"
 	"errors"
 	"fmt"
@@ -4418,5 +4419,323 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 		return predicates[0], nil
 	default:
 		return user.And(predicates...), nil
+	}
+}
+
+// VolumeWhereInput represents a where input for filtering Volume queries.
+type VolumeWhereInput struct {
+	Predicates []predicate.Volume  `json:"-"`
+	Not        *VolumeWhereInput   `json:"not,omitempty"`
+	Or         []*VolumeWhereInput `json:"or,omitempty"`
+	And        []*VolumeWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *gid.ID  `json:"id,omitempty"`
+	IDNEQ   *gid.ID  `json:"idNEQ,omitempty"`
+	IDIn    []gid.ID `json:"idIn,omitempty"`
+	IDNotIn []gid.ID `json:"idNotIn,omitempty"`
+	IDGT    *gid.ID  `json:"idGT,omitempty"`
+	IDGTE   *gid.ID  `json:"idGTE,omitempty"`
+	IDLT    *gid.ID  `json:"idLT,omitempty"`
+	IDLTE   *gid.ID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "host_path" field predicates.
+	HostPath             *string  `json:"hostPath,omitempty"`
+	HostPathNEQ          *string  `json:"hostPathNEQ,omitempty"`
+	HostPathIn           []string `json:"hostPathIn,omitempty"`
+	HostPathNotIn        []string `json:"hostPathNotIn,omitempty"`
+	HostPathGT           *string  `json:"hostPathGT,omitempty"`
+	HostPathGTE          *string  `json:"hostPathGTE,omitempty"`
+	HostPathLT           *string  `json:"hostPathLT,omitempty"`
+	HostPathLTE          *string  `json:"hostPathLTE,omitempty"`
+	HostPathContains     *string  `json:"hostPathContains,omitempty"`
+	HostPathHasPrefix    *string  `json:"hostPathHasPrefix,omitempty"`
+	HostPathHasSuffix    *string  `json:"hostPathHasSuffix,omitempty"`
+	HostPathEqualFold    *string  `json:"hostPathEqualFold,omitempty"`
+	HostPathContainsFold *string  `json:"hostPathContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *volume.Kind  `json:"kind,omitempty"`
+	KindNEQ   *volume.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []volume.Kind `json:"kindIn,omitempty"`
+	KindNotIn []volume.Kind `json:"kindNotIn,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *VolumeWhereInput) AddPredicates(predicates ...predicate.Volume) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the VolumeWhereInput filter on the VolumeQuery builder.
+func (i *VolumeWhereInput) Filter(q *VolumeQuery) (*VolumeQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyVolumeWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyVolumeWhereInput is returned in case the VolumeWhereInput is empty.
+var ErrEmptyVolumeWhereInput = errors.New("ent: empty predicate VolumeWhereInput")
+
+// P returns a predicate for filtering volumes.
+// An error is returned if the input is empty or invalid.
+func (i *VolumeWhereInput) P() (predicate.Volume, error) {
+	var predicates []predicate.Volume
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, volume.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Volume, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, volume.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Volume, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, volume.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, volume.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, volume.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, volume.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, volume.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, volume.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, volume.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, volume.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, volume.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, volume.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, volume.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, volume.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, volume.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, volume.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, volume.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, volume.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, volume.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, volume.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, volume.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, volume.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, volume.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, volume.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, volume.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, volume.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, volume.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, volume.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, volume.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, volume.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, volume.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, volume.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, volume.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, volume.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, volume.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, volume.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, volume.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, volume.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, volume.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, volume.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.HostPath != nil {
+		predicates = append(predicates, volume.HostPathEQ(*i.HostPath))
+	}
+	if i.HostPathNEQ != nil {
+		predicates = append(predicates, volume.HostPathNEQ(*i.HostPathNEQ))
+	}
+	if len(i.HostPathIn) > 0 {
+		predicates = append(predicates, volume.HostPathIn(i.HostPathIn...))
+	}
+	if len(i.HostPathNotIn) > 0 {
+		predicates = append(predicates, volume.HostPathNotIn(i.HostPathNotIn...))
+	}
+	if i.HostPathGT != nil {
+		predicates = append(predicates, volume.HostPathGT(*i.HostPathGT))
+	}
+	if i.HostPathGTE != nil {
+		predicates = append(predicates, volume.HostPathGTE(*i.HostPathGTE))
+	}
+	if i.HostPathLT != nil {
+		predicates = append(predicates, volume.HostPathLT(*i.HostPathLT))
+	}
+	if i.HostPathLTE != nil {
+		predicates = append(predicates, volume.HostPathLTE(*i.HostPathLTE))
+	}
+	if i.HostPathContains != nil {
+		predicates = append(predicates, volume.HostPathContains(*i.HostPathContains))
+	}
+	if i.HostPathHasPrefix != nil {
+		predicates = append(predicates, volume.HostPathHasPrefix(*i.HostPathHasPrefix))
+	}
+	if i.HostPathHasSuffix != nil {
+		predicates = append(predicates, volume.HostPathHasSuffix(*i.HostPathHasSuffix))
+	}
+	if i.HostPathEqualFold != nil {
+		predicates = append(predicates, volume.HostPathEqualFold(*i.HostPathEqualFold))
+	}
+	if i.HostPathContainsFold != nil {
+		predicates = append(predicates, volume.HostPathContainsFold(*i.HostPathContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, volume.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, volume.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, volume.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, volume.KindNotIn(i.KindNotIn...))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyVolumeWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return volume.And(predicates...), nil
 	}
 }

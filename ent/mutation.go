@@ -17,6 +17,8 @@ import (
 	"berth/ent/schematype"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"context"
 	"errors"
@@ -49,6 +51,8 @@ const (
 	TypePortClaim    = "PortClaim"
 	TypeTask         = "Task"
 	TypeUser         = "User"
+	TypeVolume       = "Volume"
+	TypeVolumeMount  = "VolumeMount"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -926,48 +930,51 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 // AppMutation represents an operation that mutates the App nodes in the graph.
 type AppMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *gid.ID
-	created_at         *time.Time
-	updated_at         *time.Time
-	location           *string
-	image              *string
-	installation_state *app.InstallationState
-	run_state          *app.RunState
-	error              **schematype.Failure
-	port_bindings      *schematype.PortBindings
-	env                *map[string]string
-	cpu_quota          *int
-	addcpu_quota       *int
-	memory_limit       *int64
-	addmemory_limit    *int64
-	notes              *string
-	checklist          *[]schematype.ChecklistItem
-	appendchecklist    []schematype.ChecklistItem
-	mail_server_fqdn   *bool
-	container_id       *string
-	clearedFields      map[string]struct{}
-	operators          map[gid.ID]struct{}
-	removedoperators   map[gid.ID]struct{}
-	clearedoperators   bool
-	backup_site        *gid.ID
-	clearedbackup_site bool
-	tasks              map[gid.ID]struct{}
-	removedtasks       map[gid.ID]struct{}
-	clearedtasks       bool
-	backups            map[gid.ID]struct{}
-	removedbackups     map[gid.ID]struct{}
-	clearedbackups     bool
-	port_claims        map[gid.ID]struct{}
-	removedport_claims map[gid.ID]struct{}
-	clearedport_claims bool
-	exec_runs          map[gid.ID]struct{}
-	removedexec_runs   map[gid.ID]struct{}
-	clearedexec_runs   bool
-	done               bool
-	oldValue           func(context.Context) (*App, error)
-	predicates         []predicate.App
+	op                   Op
+	typ                  string
+	id                   *gid.ID
+	created_at           *time.Time
+	updated_at           *time.Time
+	location             *string
+	image                *string
+	installation_state   *app.InstallationState
+	run_state            *app.RunState
+	error                **schematype.Failure
+	port_bindings        *schematype.PortBindings
+	env                  *map[string]string
+	cpu_quota            *int
+	addcpu_quota         *int
+	memory_limit         *int64
+	addmemory_limit      *int64
+	notes                *string
+	checklist            *[]schematype.ChecklistItem
+	appendchecklist      []schematype.ChecklistItem
+	mail_server_fqdn     *bool
+	container_id         *string
+	clearedFields        map[string]struct{}
+	operators            map[gid.ID]struct{}
+	removedoperators     map[gid.ID]struct{}
+	clearedoperators     bool
+	backup_site          *gid.ID
+	clearedbackup_site   bool
+	tasks                map[gid.ID]struct{}
+	removedtasks         map[gid.ID]struct{}
+	clearedtasks         bool
+	backups              map[gid.ID]struct{}
+	removedbackups       map[gid.ID]struct{}
+	clearedbackups       bool
+	volume_mounts        map[gid.ID]struct{}
+	removedvolume_mounts map[gid.ID]struct{}
+	clearedvolume_mounts bool
+	port_claims          map[gid.ID]struct{}
+	removedport_claims   map[gid.ID]struct{}
+	clearedport_claims   bool
+	exec_runs            map[gid.ID]struct{}
+	removedexec_runs     map[gid.ID]struct{}
+	clearedexec_runs     bool
+	done                 bool
+	oldValue             func(context.Context) (*App, error)
+	predicates           []predicate.App
 }
 
 var _ ent.Mutation = (*AppMutation)(nil)
@@ -1949,6 +1956,60 @@ func (m *AppMutation) ResetBackups() {
 	m.removedbackups = nil
 }
 
+// AddVolumeMountIDs adds the "volume_mounts" edge to the VolumeMount entity by ids.
+func (m *AppMutation) AddVolumeMountIDs(ids ...gid.ID) {
+	if m.volume_mounts == nil {
+		m.volume_mounts = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.volume_mounts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearVolumeMounts clears the "volume_mounts" edge to the VolumeMount entity.
+func (m *AppMutation) ClearVolumeMounts() {
+	m.clearedvolume_mounts = true
+}
+
+// VolumeMountsCleared reports if the "volume_mounts" edge to the VolumeMount entity was cleared.
+func (m *AppMutation) VolumeMountsCleared() bool {
+	return m.clearedvolume_mounts
+}
+
+// RemoveVolumeMountIDs removes the "volume_mounts" edge to the VolumeMount entity by IDs.
+func (m *AppMutation) RemoveVolumeMountIDs(ids ...gid.ID) {
+	if m.removedvolume_mounts == nil {
+		m.removedvolume_mounts = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.volume_mounts, ids[i])
+		m.removedvolume_mounts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedVolumeMounts returns the removed IDs of the "volume_mounts" edge to the VolumeMount entity.
+func (m *AppMutation) RemovedVolumeMountsIDs() (ids []gid.ID) {
+	for id := range m.removedvolume_mounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// VolumeMountsIDs returns the "volume_mounts" edge IDs in the mutation.
+func (m *AppMutation) VolumeMountsIDs() (ids []gid.ID) {
+	for id := range m.volume_mounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetVolumeMounts resets all changes to the "volume_mounts" edge.
+func (m *AppMutation) ResetVolumeMounts() {
+	m.volume_mounts = nil
+	m.clearedvolume_mounts = false
+	m.removedvolume_mounts = nil
+}
+
 // AddPortClaimIDs adds the "port_claims" edge to the PortClaim entity by ids.
 func (m *AppMutation) AddPortClaimIDs(ids ...gid.ID) {
 	if m.port_claims == nil {
@@ -2494,7 +2555,7 @@ func (m *AppMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *AppMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.operators != nil {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2506,6 +2567,9 @@ func (m *AppMutation) AddedEdges() []string {
 	}
 	if m.backups != nil {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.volume_mounts != nil {
+		edges = append(edges, app.EdgeVolumeMounts)
 	}
 	if m.port_claims != nil {
 		edges = append(edges, app.EdgePortClaims)
@@ -2542,6 +2606,12 @@ func (m *AppMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case app.EdgeVolumeMounts:
+		ids := make([]ent.Value, 0, len(m.volume_mounts))
+		for id := range m.volume_mounts {
+			ids = append(ids, id)
+		}
+		return ids
 	case app.EdgePortClaims:
 		ids := make([]ent.Value, 0, len(m.port_claims))
 		for id := range m.port_claims {
@@ -2560,7 +2630,7 @@ func (m *AppMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *AppMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.removedoperators != nil {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2569,6 +2639,9 @@ func (m *AppMutation) RemovedEdges() []string {
 	}
 	if m.removedbackups != nil {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.removedvolume_mounts != nil {
+		edges = append(edges, app.EdgeVolumeMounts)
 	}
 	if m.removedport_claims != nil {
 		edges = append(edges, app.EdgePortClaims)
@@ -2601,6 +2674,12 @@ func (m *AppMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case app.EdgeVolumeMounts:
+		ids := make([]ent.Value, 0, len(m.removedvolume_mounts))
+		for id := range m.removedvolume_mounts {
+			ids = append(ids, id)
+		}
+		return ids
 	case app.EdgePortClaims:
 		ids := make([]ent.Value, 0, len(m.removedport_claims))
 		for id := range m.removedport_claims {
@@ -2619,7 +2698,7 @@ func (m *AppMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *AppMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.clearedoperators {
 		edges = append(edges, app.EdgeOperators)
 	}
@@ -2631,6 +2710,9 @@ func (m *AppMutation) ClearedEdges() []string {
 	}
 	if m.clearedbackups {
 		edges = append(edges, app.EdgeBackups)
+	}
+	if m.clearedvolume_mounts {
+		edges = append(edges, app.EdgeVolumeMounts)
 	}
 	if m.clearedport_claims {
 		edges = append(edges, app.EdgePortClaims)
@@ -2653,6 +2735,8 @@ func (m *AppMutation) EdgeCleared(name string) bool {
 		return m.clearedtasks
 	case app.EdgeBackups:
 		return m.clearedbackups
+	case app.EdgeVolumeMounts:
+		return m.clearedvolume_mounts
 	case app.EdgePortClaims:
 		return m.clearedport_claims
 	case app.EdgeExecRuns:
@@ -2687,6 +2771,9 @@ func (m *AppMutation) ResetEdge(name string) error {
 		return nil
 	case app.EdgeBackups:
 		m.ResetBackups()
+		return nil
+	case app.EdgeVolumeMounts:
+		m.ResetVolumeMounts()
 		return nil
 	case app.EdgePortClaims:
 		m.ResetPortClaims()
@@ -12974,4 +13061,1157 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)
+}
+
+// VolumeMutation represents an operation that mutates the Volume nodes in the graph.
+type VolumeMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	name          *string
+	host_path     *string
+	kind          *volume.Kind
+	clearedFields map[string]struct{}
+	mounts        map[gid.ID]struct{}
+	removedmounts map[gid.ID]struct{}
+	clearedmounts bool
+	done          bool
+	oldValue      func(context.Context) (*Volume, error)
+	predicates    []predicate.Volume
+}
+
+var _ ent.Mutation = (*VolumeMutation)(nil)
+
+// volumeOption allows management of the mutation configuration using functional options.
+type volumeOption func(*VolumeMutation)
+
+// newVolumeMutation creates new mutation for the Volume entity.
+func newVolumeMutation(c config, op Op, opts ...volumeOption) *VolumeMutation {
+	m := &VolumeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeVolume,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withVolumeID sets the ID field of the mutation.
+func withVolumeID(id gid.ID) volumeOption {
+	return func(m *VolumeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Volume
+		)
+		m.oldValue = func(ctx context.Context) (*Volume, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Volume.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withVolume sets the old Volume of the mutation.
+func withVolume(node *Volume) volumeOption {
+	return func(m *VolumeMutation) {
+		m.oldValue = func(context.Context) (*Volume, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m VolumeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m VolumeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Volume entities.
+func (m *VolumeMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *VolumeMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *VolumeMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Volume.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *VolumeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *VolumeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Volume entity.
+// If the Volume object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *VolumeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *VolumeMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *VolumeMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Volume entity.
+// If the Volume object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *VolumeMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *VolumeMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *VolumeMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Volume entity.
+// If the Volume object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *VolumeMutation) ResetName() {
+	m.name = nil
+}
+
+// SetHostPath sets the "host_path" field.
+func (m *VolumeMutation) SetHostPath(s string) {
+	m.host_path = &s
+}
+
+// HostPath returns the value of the "host_path" field in the mutation.
+func (m *VolumeMutation) HostPath() (r string, exists bool) {
+	v := m.host_path
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHostPath returns the old "host_path" field's value of the Volume entity.
+// If the Volume object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMutation) OldHostPath(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHostPath is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHostPath requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHostPath: %w", err)
+	}
+	return oldValue.HostPath, nil
+}
+
+// ResetHostPath resets all changes to the "host_path" field.
+func (m *VolumeMutation) ResetHostPath() {
+	m.host_path = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *VolumeMutation) SetKind(v volume.Kind) {
+	m.kind = &v
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *VolumeMutation) Kind() (r volume.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Volume entity.
+// If the Volume object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMutation) OldKind(ctx context.Context) (v volume.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *VolumeMutation) ResetKind() {
+	m.kind = nil
+}
+
+// AddMountIDs adds the "mounts" edge to the VolumeMount entity by ids.
+func (m *VolumeMutation) AddMountIDs(ids ...gid.ID) {
+	if m.mounts == nil {
+		m.mounts = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.mounts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMounts clears the "mounts" edge to the VolumeMount entity.
+func (m *VolumeMutation) ClearMounts() {
+	m.clearedmounts = true
+}
+
+// MountsCleared reports if the "mounts" edge to the VolumeMount entity was cleared.
+func (m *VolumeMutation) MountsCleared() bool {
+	return m.clearedmounts
+}
+
+// RemoveMountIDs removes the "mounts" edge to the VolumeMount entity by IDs.
+func (m *VolumeMutation) RemoveMountIDs(ids ...gid.ID) {
+	if m.removedmounts == nil {
+		m.removedmounts = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.mounts, ids[i])
+		m.removedmounts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMounts returns the removed IDs of the "mounts" edge to the VolumeMount entity.
+func (m *VolumeMutation) RemovedMountsIDs() (ids []gid.ID) {
+	for id := range m.removedmounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MountsIDs returns the "mounts" edge IDs in the mutation.
+func (m *VolumeMutation) MountsIDs() (ids []gid.ID) {
+	for id := range m.mounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMounts resets all changes to the "mounts" edge.
+func (m *VolumeMutation) ResetMounts() {
+	m.mounts = nil
+	m.clearedmounts = false
+	m.removedmounts = nil
+}
+
+// Where appends a list predicates to the VolumeMutation builder.
+func (m *VolumeMutation) Where(ps ...predicate.Volume) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the VolumeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *VolumeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Volume, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *VolumeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *VolumeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Volume).
+func (m *VolumeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *VolumeMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, volume.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, volume.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, volume.FieldName)
+	}
+	if m.host_path != nil {
+		fields = append(fields, volume.FieldHostPath)
+	}
+	if m.kind != nil {
+		fields = append(fields, volume.FieldKind)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *VolumeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case volume.FieldCreatedAt:
+		return m.CreatedAt()
+	case volume.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case volume.FieldName:
+		return m.Name()
+	case volume.FieldHostPath:
+		return m.HostPath()
+	case volume.FieldKind:
+		return m.Kind()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *VolumeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case volume.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case volume.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case volume.FieldName:
+		return m.OldName(ctx)
+	case volume.FieldHostPath:
+		return m.OldHostPath(ctx)
+	case volume.FieldKind:
+		return m.OldKind(ctx)
+	}
+	return nil, fmt.Errorf("unknown Volume field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *VolumeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case volume.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case volume.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case volume.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case volume.FieldHostPath:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHostPath(v)
+		return nil
+	case volume.FieldKind:
+		v, ok := value.(volume.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Volume field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *VolumeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *VolumeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *VolumeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Volume numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *VolumeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *VolumeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *VolumeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Volume nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *VolumeMutation) ResetField(name string) error {
+	switch name {
+	case volume.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case volume.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case volume.FieldName:
+		m.ResetName()
+		return nil
+	case volume.FieldHostPath:
+		m.ResetHostPath()
+		return nil
+	case volume.FieldKind:
+		m.ResetKind()
+		return nil
+	}
+	return fmt.Errorf("unknown Volume field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *VolumeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.mounts != nil {
+		edges = append(edges, volume.EdgeMounts)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *VolumeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case volume.EdgeMounts:
+		ids := make([]ent.Value, 0, len(m.mounts))
+		for id := range m.mounts {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *VolumeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedmounts != nil {
+		edges = append(edges, volume.EdgeMounts)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *VolumeMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case volume.EdgeMounts:
+		ids := make([]ent.Value, 0, len(m.removedmounts))
+		for id := range m.removedmounts {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *VolumeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmounts {
+		edges = append(edges, volume.EdgeMounts)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *VolumeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case volume.EdgeMounts:
+		return m.clearedmounts
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *VolumeMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Volume unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *VolumeMutation) ResetEdge(name string) error {
+	switch name {
+	case volume.EdgeMounts:
+		m.ResetMounts()
+		return nil
+	}
+	return fmt.Errorf("unknown Volume edge %s", name)
+}
+
+// VolumeMountMutation represents an operation that mutates the VolumeMount nodes in the graph.
+type VolumeMountMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	target        *string
+	read_only     *bool
+	clearedFields map[string]struct{}
+	app           *gid.ID
+	clearedapp    bool
+	volume        *gid.ID
+	clearedvolume bool
+	done          bool
+	oldValue      func(context.Context) (*VolumeMount, error)
+	predicates    []predicate.VolumeMount
+}
+
+var _ ent.Mutation = (*VolumeMountMutation)(nil)
+
+// volumemountOption allows management of the mutation configuration using functional options.
+type volumemountOption func(*VolumeMountMutation)
+
+// newVolumeMountMutation creates new mutation for the VolumeMount entity.
+func newVolumeMountMutation(c config, op Op, opts ...volumemountOption) *VolumeMountMutation {
+	m := &VolumeMountMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeVolumeMount,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withVolumeMountID sets the ID field of the mutation.
+func withVolumeMountID(id gid.ID) volumemountOption {
+	return func(m *VolumeMountMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *VolumeMount
+		)
+		m.oldValue = func(ctx context.Context) (*VolumeMount, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().VolumeMount.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withVolumeMount sets the old VolumeMount of the mutation.
+func withVolumeMount(node *VolumeMount) volumemountOption {
+	return func(m *VolumeMountMutation) {
+		m.oldValue = func(context.Context) (*VolumeMount, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m VolumeMountMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m VolumeMountMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of VolumeMount entities.
+func (m *VolumeMountMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *VolumeMountMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *VolumeMountMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().VolumeMount.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTarget sets the "target" field.
+func (m *VolumeMountMutation) SetTarget(s string) {
+	m.target = &s
+}
+
+// Target returns the value of the "target" field in the mutation.
+func (m *VolumeMountMutation) Target() (r string, exists bool) {
+	v := m.target
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTarget returns the old "target" field's value of the VolumeMount entity.
+// If the VolumeMount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMountMutation) OldTarget(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTarget is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTarget requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTarget: %w", err)
+	}
+	return oldValue.Target, nil
+}
+
+// ResetTarget resets all changes to the "target" field.
+func (m *VolumeMountMutation) ResetTarget() {
+	m.target = nil
+}
+
+// SetReadOnly sets the "read_only" field.
+func (m *VolumeMountMutation) SetReadOnly(b bool) {
+	m.read_only = &b
+}
+
+// ReadOnly returns the value of the "read_only" field in the mutation.
+func (m *VolumeMountMutation) ReadOnly() (r bool, exists bool) {
+	v := m.read_only
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReadOnly returns the old "read_only" field's value of the VolumeMount entity.
+// If the VolumeMount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VolumeMountMutation) OldReadOnly(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReadOnly is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReadOnly requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReadOnly: %w", err)
+	}
+	return oldValue.ReadOnly, nil
+}
+
+// ResetReadOnly resets all changes to the "read_only" field.
+func (m *VolumeMountMutation) ResetReadOnly() {
+	m.read_only = nil
+}
+
+// SetAppID sets the "app" edge to the App entity by id.
+func (m *VolumeMountMutation) SetAppID(id gid.ID) {
+	m.app = &id
+}
+
+// ClearApp clears the "app" edge to the App entity.
+func (m *VolumeMountMutation) ClearApp() {
+	m.clearedapp = true
+}
+
+// AppCleared reports if the "app" edge to the App entity was cleared.
+func (m *VolumeMountMutation) AppCleared() bool {
+	return m.clearedapp
+}
+
+// AppID returns the "app" edge ID in the mutation.
+func (m *VolumeMountMutation) AppID() (id gid.ID, exists bool) {
+	if m.app != nil {
+		return *m.app, true
+	}
+	return
+}
+
+// AppIDs returns the "app" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppID instead. It exists only for internal usage by the builders.
+func (m *VolumeMountMutation) AppIDs() (ids []gid.ID) {
+	if id := m.app; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetApp resets all changes to the "app" edge.
+func (m *VolumeMountMutation) ResetApp() {
+	m.app = nil
+	m.clearedapp = false
+}
+
+// SetVolumeID sets the "volume" edge to the Volume entity by id.
+func (m *VolumeMountMutation) SetVolumeID(id gid.ID) {
+	m.volume = &id
+}
+
+// ClearVolume clears the "volume" edge to the Volume entity.
+func (m *VolumeMountMutation) ClearVolume() {
+	m.clearedvolume = true
+}
+
+// VolumeCleared reports if the "volume" edge to the Volume entity was cleared.
+func (m *VolumeMountMutation) VolumeCleared() bool {
+	return m.clearedvolume
+}
+
+// VolumeID returns the "volume" edge ID in the mutation.
+func (m *VolumeMountMutation) VolumeID() (id gid.ID, exists bool) {
+	if m.volume != nil {
+		return *m.volume, true
+	}
+	return
+}
+
+// VolumeIDs returns the "volume" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VolumeID instead. It exists only for internal usage by the builders.
+func (m *VolumeMountMutation) VolumeIDs() (ids []gid.ID) {
+	if id := m.volume; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVolume resets all changes to the "volume" edge.
+func (m *VolumeMountMutation) ResetVolume() {
+	m.volume = nil
+	m.clearedvolume = false
+}
+
+// Where appends a list predicates to the VolumeMountMutation builder.
+func (m *VolumeMountMutation) Where(ps ...predicate.VolumeMount) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the VolumeMountMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *VolumeMountMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.VolumeMount, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *VolumeMountMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *VolumeMountMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (VolumeMount).
+func (m *VolumeMountMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *VolumeMountMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.target != nil {
+		fields = append(fields, volumemount.FieldTarget)
+	}
+	if m.read_only != nil {
+		fields = append(fields, volumemount.FieldReadOnly)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *VolumeMountMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case volumemount.FieldTarget:
+		return m.Target()
+	case volumemount.FieldReadOnly:
+		return m.ReadOnly()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *VolumeMountMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case volumemount.FieldTarget:
+		return m.OldTarget(ctx)
+	case volumemount.FieldReadOnly:
+		return m.OldReadOnly(ctx)
+	}
+	return nil, fmt.Errorf("unknown VolumeMount field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *VolumeMountMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case volumemount.FieldTarget:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTarget(v)
+		return nil
+	case volumemount.FieldReadOnly:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReadOnly(v)
+		return nil
+	}
+	return fmt.Errorf("unknown VolumeMount field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *VolumeMountMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *VolumeMountMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *VolumeMountMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown VolumeMount numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *VolumeMountMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *VolumeMountMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *VolumeMountMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown VolumeMount nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *VolumeMountMutation) ResetField(name string) error {
+	switch name {
+	case volumemount.FieldTarget:
+		m.ResetTarget()
+		return nil
+	case volumemount.FieldReadOnly:
+		m.ResetReadOnly()
+		return nil
+	}
+	return fmt.Errorf("unknown VolumeMount field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *VolumeMountMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.app != nil {
+		edges = append(edges, volumemount.EdgeApp)
+	}
+	if m.volume != nil {
+		edges = append(edges, volumemount.EdgeVolume)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *VolumeMountMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case volumemount.EdgeApp:
+		if id := m.app; id != nil {
+			return []ent.Value{*id}
+		}
+	case volumemount.EdgeVolume:
+		if id := m.volume; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *VolumeMountMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *VolumeMountMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *VolumeMountMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedapp {
+		edges = append(edges, volumemount.EdgeApp)
+	}
+	if m.clearedvolume {
+		edges = append(edges, volumemount.EdgeVolume)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *VolumeMountMutation) EdgeCleared(name string) bool {
+	switch name {
+	case volumemount.EdgeApp:
+		return m.clearedapp
+	case volumemount.EdgeVolume:
+		return m.clearedvolume
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *VolumeMountMutation) ClearEdge(name string) error {
+	switch name {
+	case volumemount.EdgeApp:
+		m.ClearApp()
+		return nil
+	case volumemount.EdgeVolume:
+		m.ClearVolume()
+		return nil
+	}
+	return fmt.Errorf("unknown VolumeMount unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *VolumeMountMutation) ResetEdge(name string) error {
+	switch name {
+	case volumemount.EdgeApp:
+		m.ResetApp()
+		return nil
+	case volumemount.EdgeVolume:
+		m.ResetVolume()
+		return nil
+	}
+	return fmt.Errorf("unknown VolumeMount edge %s", name)
 }

@@ -16,6 +16,8 @@ import (
 	"berth/ent/schema"
 	"berth/ent/task"
 	"berth/ent/user"
+	"berth/ent/volume"
+	"berth/ent/volumemount"
 	"berth/gid"
 	"time"
 )
@@ -711,6 +713,126 @@ func init() {
 	// user.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	user.IDValidator = func() func(string) error {
 		validators := userDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	volumeMixin := schema.Volume{}.Mixin()
+	volumeMixinFields0 := volumeMixin[0].Fields()
+	_ = volumeMixinFields0
+	volumeMixinFields1 := volumeMixin[1].Fields()
+	_ = volumeMixinFields1
+	volumeFields := schema.Volume{}.Fields()
+	_ = volumeFields
+	// volumeDescCreatedAt is the schema descriptor for created_at field.
+	volumeDescCreatedAt := volumeMixinFields1[0].Descriptor()
+	// volume.DefaultCreatedAt holds the default value on creation for the created_at field.
+	volume.DefaultCreatedAt = volumeDescCreatedAt.Default.(func() time.Time)
+	// volumeDescUpdatedAt is the schema descriptor for updated_at field.
+	volumeDescUpdatedAt := volumeMixinFields1[1].Descriptor()
+	// volume.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	volume.DefaultUpdatedAt = volumeDescUpdatedAt.Default.(func() time.Time)
+	// volume.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	volume.UpdateDefaultUpdatedAt = volumeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// volumeDescName is the schema descriptor for name field.
+	volumeDescName := volumeFields[0].Descriptor()
+	// volume.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	volume.NameValidator = func() func(string) error {
+		validators := volumeDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// volumeDescHostPath is the schema descriptor for host_path field.
+	volumeDescHostPath := volumeFields[1].Descriptor()
+	// volume.HostPathValidator is a validator for the "host_path" field. It is called by the builders before save.
+	volume.HostPathValidator = func() func(string) error {
+		validators := volumeDescHostPath.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(host_path string) error {
+			for _, fn := range fns {
+				if err := fn(host_path); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// volumeDescID is the schema descriptor for id field.
+	volumeDescID := volumeMixinFields0[0].Descriptor()
+	// volume.DefaultID holds the default value on creation for the id field.
+	volume.DefaultID = volumeDescID.Default.(func() gid.ID)
+	// volume.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	volume.IDValidator = func() func(string) error {
+		validators := volumeDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	volumemountMixin := schema.VolumeMount{}.Mixin()
+	volumemountMixinFields0 := volumemountMixin[0].Fields()
+	_ = volumemountMixinFields0
+	volumemountFields := schema.VolumeMount{}.Fields()
+	_ = volumemountFields
+	// volumemountDescTarget is the schema descriptor for target field.
+	volumemountDescTarget := volumemountFields[0].Descriptor()
+	// volumemount.TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	volumemount.TargetValidator = func() func(string) error {
+		validators := volumemountDescTarget.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(target string) error {
+			for _, fn := range fns {
+				if err := fn(target); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// volumemountDescReadOnly is the schema descriptor for read_only field.
+	volumemountDescReadOnly := volumemountFields[1].Descriptor()
+	// volumemount.DefaultReadOnly holds the default value on creation for the read_only field.
+	volumemount.DefaultReadOnly = volumemountDescReadOnly.Default.(bool)
+	// volumemountDescID is the schema descriptor for id field.
+	volumemountDescID := volumemountMixinFields0[0].Descriptor()
+	// volumemount.DefaultID holds the default value on creation for the id field.
+	volumemount.DefaultID = volumemountDescID.Default.(func() gid.ID)
+	// volumemount.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	volumemount.IDValidator = func() func(string) error {
+		validators := volumemountDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -38,6 +38,10 @@ type Tx struct {
 	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Volume is the client for interacting with the Volume builders.
+	Volume *VolumeClient
+	// VolumeMount is the client for interacting with the VolumeMount builders.
+	VolumeMount *VolumeMountClient
 
 	// lazily loaded.
 	client     *Client
@@ -181,6 +185,8 @@ func (tx *Tx) init() {
 	tx.PortClaim = NewPortClaimClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.Volume = NewVolumeClient(tx.config)
+	tx.VolumeMount = NewVolumeMountClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

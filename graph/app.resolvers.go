@@ -64,6 +64,16 @@ func (r *mutationResolver) ConfigureApp(ctx context.Context, id gid.ID, input mo
 		items := checklist(input.Checklist)
 		in.Checklist = &items
 	}
+	if input.Volumes != nil {
+		mounts := make([]app.VolumeMountInput, len(input.Volumes))
+		for i, m := range input.Volumes {
+			mounts[i] = app.VolumeMountInput{VolumeID: m.VolumeID, ReadOnly: m.ReadOnly != nil && *m.ReadOnly}
+			if m.Target != nil {
+				mounts[i].Target = *m.Target
+			}
+		}
+		in.Volumes = &mounts
+	}
 	return r.Apps.Configure(ctx, id, in, callerID(ctx))
 }
 

@@ -131,6 +131,15 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[gid.ID],
 		)
 }
 
+// Volumes is the resolver for the volumes field.
+func (r *queryResolver) Volumes(ctx context.Context, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.VolumeOrder, where *ent.VolumeWhereInput) (*ent.VolumeConnection, error) {
+	return r.client(ctx).Volume.Query().
+		Paginate(ctx, after, first, before, last,
+			ent.WithVolumeOrder(orderBy),
+			ent.WithVolumeFilter(where.Filter),
+		)
+}
+
 // App returns generated.AppResolver implementation.
 func (r *Resolver) App() generated.AppResolver { return &appResolver{r} }
 
@@ -140,8 +149,12 @@ func (r *Resolver) BackupSite() generated.BackupSiteResolver { return &backupSit
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Volume returns generated.VolumeResolver implementation.
+func (r *Resolver) Volume() generated.VolumeResolver { return &volumeResolver{r} }
+
 type (
 	appResolver        struct{ *Resolver }
 	backupSiteResolver struct{ *Resolver }
 	queryResolver      struct{ *Resolver }
+	volumeResolver     struct{ *Resolver }
 )

@@ -56,6 +56,8 @@ const (
 	EdgeTasks = "tasks"
 	// EdgeBackups holds the string denoting the backups edge name in mutations.
 	EdgeBackups = "backups"
+	// EdgeVolumeMounts holds the string denoting the volume_mounts edge name in mutations.
+	EdgeVolumeMounts = "volume_mounts"
 	// EdgePortClaims holds the string denoting the port_claims edge name in mutations.
 	EdgePortClaims = "port_claims"
 	// EdgeExecRuns holds the string denoting the exec_runs edge name in mutations.
@@ -88,6 +90,13 @@ const (
 	BackupsInverseTable = "backups"
 	// BackupsColumn is the table column denoting the backups relation/edge.
 	BackupsColumn = "app_backups"
+	// VolumeMountsTable is the table that holds the volume_mounts relation/edge.
+	VolumeMountsTable = "volume_mounts"
+	// VolumeMountsInverseTable is the table name for the VolumeMount entity.
+	// It exists in this package in order to avoid circular dependency with the "volumemount" package.
+	VolumeMountsInverseTable = "volume_mounts"
+	// VolumeMountsColumn is the table column denoting the volume_mounts relation/edge.
+	VolumeMountsColumn = "app_volume_mounts"
 	// PortClaimsTable is the table that holds the port_claims relation/edge.
 	PortClaimsTable = "port_claims"
 	// PortClaimsInverseTable is the table name for the PortClaim entity.
@@ -348,6 +357,20 @@ func ByBackups(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByVolumeMountsCount orders the results by volume_mounts count.
+func ByVolumeMountsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newVolumeMountsStep(), opts...)
+	}
+}
+
+// ByVolumeMounts orders the results by volume_mounts terms.
+func ByVolumeMounts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newVolumeMountsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByPortClaimsCount orders the results by port_claims count.
 func ByPortClaimsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -401,6 +424,13 @@ func newBackupsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(BackupsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, BackupsTable, BackupsColumn),
+	)
+}
+func newVolumeMountsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(VolumeMountsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, VolumeMountsTable, VolumeMountsColumn),
 	)
 }
 func newPortClaimsStep() *sqlgraph.Step {

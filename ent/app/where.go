@@ -723,6 +723,29 @@ func HasBackupsWith(preds ...predicate.Backup) predicate.App {
 	})
 }
 
+// HasVolumeMounts applies the HasEdge predicate on the "volume_mounts" edge.
+func HasVolumeMounts() predicate.App {
+	return predicate.App(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, VolumeMountsTable, VolumeMountsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasVolumeMountsWith applies the HasEdge predicate on the "volume_mounts" edge with a given conditions (other predicates).
+func HasVolumeMountsWith(preds ...predicate.VolumeMount) predicate.App {
+	return predicate.App(func(s *sql.Selector) {
+		step := newVolumeMountsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasPortClaims applies the HasEdge predicate on the "port_claims" edge.
 func HasPortClaims() predicate.App {
 	return predicate.App(func(s *sql.Selector) {

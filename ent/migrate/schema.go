@@ -377,6 +377,56 @@ var (
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
 	}
+	// VolumesColumns holds the columns for the "volumes" table.
+	VolumesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "host_path", Type: field.TypeString, Size: 1024},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"directory", "nfs", "cifs"}},
+	}
+	// VolumesTable holds the schema information for the "volumes" table.
+	VolumesTable = &schema.Table{
+		Name:       "volumes",
+		Columns:    VolumesColumns,
+		PrimaryKey: []*schema.Column{VolumesColumns[0]},
+	}
+	// VolumeMountsColumns holds the columns for the "volume_mounts" table.
+	VolumeMountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "target", Type: field.TypeString, Size: 512},
+		{Name: "read_only", Type: field.TypeBool, Default: false},
+		{Name: "app_volume_mounts", Type: field.TypeString, Size: 40},
+		{Name: "volume_mounts", Type: field.TypeString, Size: 40},
+	}
+	// VolumeMountsTable holds the schema information for the "volume_mounts" table.
+	VolumeMountsTable = &schema.Table{
+		Name:       "volume_mounts",
+		Columns:    VolumeMountsColumns,
+		PrimaryKey: []*schema.Column{VolumeMountsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "volume_mounts_apps_volume_mounts",
+				Columns:    []*schema.Column{VolumeMountsColumns[3]},
+				RefColumns: []*schema.Column{AppsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "volume_mounts_volumes_mounts",
+				Columns:    []*schema.Column{VolumeMountsColumns[4]},
+				RefColumns: []*schema.Column{VolumesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "volumemount_app_volume_mounts_volume_mounts",
+				Unique:  true,
+				Columns: []*schema.Column{VolumeMountsColumns[3], VolumeMountsColumns[4]},
+			},
+		},
+	}
 	// AppOperatorsColumns holds the columns for the "app_operators" table.
 	AppOperatorsColumns = []*schema.Column{
 		{Name: "app_id", Type: field.TypeString, Size: 40},
@@ -441,6 +491,8 @@ var (
 		PortClaimsTable,
 		TasksTable,
 		UsersTable,
+		VolumesTable,
+		VolumeMountsTable,
 		AppOperatorsTable,
 		BackupPartsTable,
 	}
@@ -457,6 +509,8 @@ func init() {
 	PortClaimsTable.ForeignKeys[0].RefTable = AppsTable
 	TasksTable.ForeignKeys[0].RefTable = AppsTable
 	TasksTable.ForeignKeys[1].RefTable = UsersTable
+	VolumeMountsTable.ForeignKeys[0].RefTable = AppsTable
+	VolumeMountsTable.ForeignKeys[1].RefTable = VolumesTable
 	AppOperatorsTable.ForeignKeys[0].RefTable = AppsTable
 	AppOperatorsTable.ForeignKeys[1].RefTable = UsersTable
 	BackupPartsTable.ForeignKeys[0].RefTable = BackupsTable

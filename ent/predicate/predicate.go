@@ -41,3 +41,9 @@ type Task func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// Volume is the predicate function for volume builders.
+type Volume func(*sql.Selector)
+
+// VolumeMount is the predicate function for volumemount builders.
+type VolumeMount func(*sql.Selector)

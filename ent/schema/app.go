@@ -107,6 +107,8 @@ func (App) Edges() []ent.Edge {
 		// contents, so they have none.
 		edge.To("backups", Backup.Type).
 			Annotations(entgql.RelayConnection(), entgql.Directives(appPrivate()), entgql.Skip(entgql.SkipWhereInput)),
+		edge.To("volume_mounts", VolumeMount.Type).
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
 		edge.To("port_claims", PortClaim.Type).
 			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
 		edge.To("exec_runs", ExecRun.Type).

@@ -5,6 +5,7 @@ package model
 import (
 	"berth/ent"
 	"berth/ent/schematype"
+	"berth/ent/volume"
 	"berth/gid"
 	"bytes"
 	"fmt"
@@ -12,6 +13,12 @@ import (
 	"strconv"
 	"time"
 )
+
+type AppVolume struct {
+	Volume   *ent.Volume `json:"volume"`
+	Target   string      `json:"target"`
+	ReadOnly bool        `json:"readOnly"`
+}
 
 type ChecklistItemInput struct {
 	Text string `json:"text"`
@@ -28,6 +35,8 @@ type ConfigureAppInput struct {
 	OperatorIds    []gid.ID              `json:"operatorIds,omitempty"`
 	Checklist      []*ChecklistItemInput `json:"checklist,omitempty"`
 	MailServerFqdn *bool                 `json:"mailServerFqdn,omitempty"`
+	// The app's volumes, replacing those it has.
+	Volumes []*VolumeMountInput `json:"volumes,omitempty"`
 }
 
 type CreateAPITokenInput struct {
@@ -42,6 +51,13 @@ type CreateAPITokenPayload struct {
 	// The secret, shown only here, once.
 	Token    string        `json:"token"`
 	APIToken *ent.APIToken `json:"apiToken"`
+}
+
+type CreateVolumeInput struct {
+	Name string `json:"name"`
+	// An absolute path on the host: a directory, or where the share is mounted.
+	HostPath string      `json:"hostPath"`
+	Kind     volume.Kind `json:"kind"`
 }
 
 type DiagnosticTaskInput struct {
@@ -136,6 +152,13 @@ type UpdateAppInput struct {
 	Image string `json:"image"`
 }
 
+type VolumeMountInput struct {
+	VolumeID gid.ID `json:"volumeId"`
+	// Where in the container; /media/<volume name> when not given.
+	Target   *string `json:"target,omitempty"`
+	ReadOnly *bool   `json:"readOnly,omitempty"`
+}
+
 type Protocol string
 
 const (
@@ -186,6 +209,65 @@ func (e *Protocol) UnmarshalJSON(b []byte) error {
 }
 
 func (e Protocol) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type VolumeMountStatus string
+
+const (
+	VolumeMountStatusOk VolumeMountStatus = "ok"
+	// No directory at the host path.
+	VolumeMountStatusMissing VolumeMountStatus = "missing"
+	// An NFS or CIFS volume whose share the host has not mounted.
+	VolumeMountStatusNotMounted VolumeMountStatus = "not_mounted"
+)
+
+var AllVolumeMountStatus = []VolumeMountStatus{
+	VolumeMountStatusOk,
+	VolumeMountStatusMissing,
+	VolumeMountStatusNotMounted,
+}
+
+func (e VolumeMountStatus) IsValid() bool {
+	switch e {
+	case VolumeMountStatusOk, VolumeMountStatusMissing, VolumeMountStatusNotMounted:
+		return true
+	}
+	return false
+}
+
+func (e VolumeMountStatus) String() string {
+	return string(e)
+}
+
+func (e *VolumeMountStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = VolumeMountStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid VolumeMountStatus", str)
+	}
+	return nil
+}
+
+func (e VolumeMountStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *VolumeMountStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e VolumeMountStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
