@@ -6,9 +6,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"berth/app"
 	"berth/command"
+	"berth/gid"
+	"berth/service"
 	"berth/task"
 
 	"berth/auth"
@@ -30,6 +33,11 @@ type Resolver struct {
 	Tasks    *task.Service
 	Commands *command.Queue
 	Feed     *task.Feed
+	// MetricSamples reads stored resource samples (metrics.Collector).
+	MetricSamples interface {
+		Query(ctx context.Context, appID *gid.ID, from, to time.Time) ([]*ent.MetricSample, error)
+	}
+	Builtins *service.Manager
 	// TaskLogDir holds the logs of the tasks this server's runner ran.
 	TaskLogDir string
 	Log        *slog.Logger

@@ -29,7 +29,11 @@ func TestMailServerName(t *testing.T) {
 		}
 		containers := func(c *servertest.Client) map[string]string {
 			var out struct {
-				Apps struct{ Edges []struct{ Node struct{ Location, ContainerID string } } }
+				Apps struct {
+					Edges []struct {
+						Node struct{ Location, ContainerID string }
+					}
+				}
 			}
 			c.MustDo(t, `{ apps { edges { node { location containerID } } } }`, nil, &out)
 			m := map[string]string{}

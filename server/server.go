@@ -32,6 +32,8 @@ import (
 	"berth/fault"
 	"berth/graph"
 	"berth/graph/generated"
+	"berth/metrics"
+	"berth/service"
 	"berth/task"
 )
 
@@ -54,6 +56,10 @@ type Config struct {
 	Commands   *command.Queue
 	Feed       *task.Feed
 	TaskLogDir string
+	// Metrics serves the metrics query; Collectors are added to /metrics.
+	Metrics    *metrics.Collector
+	Collectors []prometheus.Collector
+	Builtins   *service.Manager
 	Log        *slog.Logger
 	// Ping checks the database for /healthz.
 	Ping func(context.Context) error
@@ -75,6 +81,7 @@ func New(cfg Config) *Server {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cfg.Collectors...)
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(reg)}
 
 	gql := s.graphqlHandler()
@@ -103,7 +110,11 @@ func (s *Server) graphqlHandler() http.Handler {
 		Commands:   s.cfg.Commands,
 		Feed:       s.cfg.Feed,
 		TaskLogDir: s.cfg.TaskLogDir,
+		Builtins:   s.cfg.Builtins,
 		Log:        s.cfg.Log,
+	}
+	if s.cfg.Metrics != nil {
+		r.MetricSamples = s.cfg.Metrics
 	}
 	h := handler.New(generated.NewExecutableSchema(graph.NewSchema(r)))
 	// Transports in order: the first that supports a request serves it.

@@ -58,7 +58,11 @@ func TestVolumes(t *testing.T) {
 		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "files"}) { id } }`, nil); tk.State != "succeeded" {
 			t.Fatalf("install: %+v", tk)
 		}
-		var apps struct{ Apps struct{ Edges []struct{ Node struct{ ID string } } } }
+		var apps struct {
+			Apps struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
 		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
 		appID := apps.Apps.Edges[0].Node.ID
 		attach := func(readOnly bool) string {

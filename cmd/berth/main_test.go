@@ -52,7 +52,8 @@ var servingLine = regexp.MustCompile(`msg=serving url=(http://\S+)`)
 func startServe(t testing.TB, cfg storage.Config, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", cfg.DataDir, "--db", cfg.URL)
-	cmd.Env = append(os.Environ(), env...)
+	// SFTP off unless a test asks: parallel servers would share its port.
+	cmd.Env = append(append(os.Environ(), "BERTH_SFTP_LISTEN=off"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,16 +16,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"berth/app"
 	"berth/auth"
 	"berth/command"
 	"berth/docker"
 	_ "berth/ent/runtime"
 	enttask "berth/ent/task"
+	"berth/fileaccess"
 	"berth/frontend"
 	"berth/gid"
 	"berth/lock"
+	"berth/metrics"
 	"berth/server"
+	"berth/service"
 	"berth/storage"
 	"berth/task"
 )
@@ -36,6 +41,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	dbf.register(fs)
 	listen := fs.String("listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
 	maxTasks := fs.Int("max-tasks", envInt("BERTH_MAX_TASKS", 50), "how many tasks run at once")
+	sftpListen := fs.String("sftp-listen", envOr("BERTH_SFTP_LISTEN", "127.0.0.1:2222"), `address of the file-access (SFTP) service; "off" disables it`)
 	mailFQDN := fs.String("mail-fqdn", os.Getenv("BERTH_MAIL_FQDN"), "the mail server's full name, for apps with the mail-server-FQDN option")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,12 +101,22 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Tasks:       tasks,
 		Queue:       queue,
 		Images:      engine,
-		Reserved:    []int{listenPort(*listen)},
+		Reserved:    []int{listenPort(*listen), listenPort(*sftpListen)},
 		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
 	})
 	if err := reapplyMailName(ctx, log, apps, dataDir, *mailFQDN); err != nil {
 		return err
 	}
+
+	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine, Log: log})
+	if err != nil {
+		return err
+	}
+	svcs := []service.Service{service.New("metrics", collector.Run, nil)}
+	if *sftpListen != "off" && *sftpListen != "" {
+		svcs = append(svcs, fileAccess(log, db, dataDir, *sftpListen))
+	}
+	builtins := service.NewManager(log, svcs...)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -115,6 +131,9 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Commands:   queue,
 		Feed:       feed,
 		TaskLogDir: logDir,
+		Metrics:    collector,
+		Collectors: []prometheus.Collector{collector},
+		Builtins:   builtins,
 		Log:        log,
 		Ping:       db.SQL.PingContext,
 		SPA:        frontend.Handler(),
@@ -124,12 +143,38 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	runnerErr := make(chan error, 1)
 	wg.Go(func() { runnerErr <- runner.Run(ctx) })
 	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
+	builtins.Start(ctx)
 	log.Info("serving", "url", "http://"+ln.Addr().String(), "playground", "http://"+ln.Addr().String()+"/playground",
 		"startup", time.Since(start).Round(time.Millisecond))
 	err = srv.Serve(ctx, ln, 15*time.Second)
 	wg.Wait()
 	log.Info("stopped")
 	return errors.Join(err, <-runnerErr)
+}
+
+// fileAccess is the SFTP service over the parent directory of app data. A
+// restart keeps its host key; a rebuild makes a new one.
+func fileAccess(log *slog.Logger, db *storage.DB, dataDir, listen string) service.Service {
+	keyPath := filepath.Join(dataDir, "sftp", "ssh_host_ed25519_key")
+	run := func(ctx context.Context) error {
+		fa, err := fileaccess.New(fileaccess.Config{DataRoot: dataDir, HostKeyPath: keyPath,
+			Users: fileaccess.NewEntUsers(db.Client), Log: log.With("service", "fileaccess")})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", listen, err)
+		}
+		return fa.Serve(ctx, ln)
+	}
+	rebuild := func(context.Context) error {
+		if err := os.Remove(keyPath); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	return service.New("fileaccess", run, rebuild)
 }
 
 // listenPort is the port of a listen address, 0 when it has none.

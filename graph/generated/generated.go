@@ -182,6 +182,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	BuiltinService struct {
+		Error     func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Restarts  func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
 	ChecklistItem struct {
 		Done   func(childComplexity int) int
 		DoneAt func(childComplexity int) int
@@ -289,6 +297,17 @@ type ComplexityRoot struct {
 		User  func(childComplexity int) int
 	}
 
+	MetricSample struct {
+		At          func(childComplexity int) int
+		BlockRead   func(childComplexity int) int
+		BlockWrite  func(childComplexity int) int
+		CPUPercent  func(childComplexity int) int
+		MemoryBytes func(childComplexity int) int
+		MemoryLimit func(childComplexity int) int
+		NetRx       func(childComplexity int) int
+		NetTx       func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CancelTask          func(childComplexity int, id gid.ID) int
 		ConfigureApp        func(childComplexity int, id gid.ID, input model.ConfigureAppInput) int
@@ -299,7 +318,9 @@ type ComplexityRoot struct {
 		InstallApp          func(childComplexity int, input model.InstallAppInput) int
 		Login               func(childComplexity int, username string, password string) int
 		Logout              func(childComplexity int) int
+		RebuildService      func(childComplexity int, name string) int
 		RestartApp          func(childComplexity int, id gid.ID) int
+		RestartService      func(childComplexity int, name string) int
 		StartApp            func(childComplexity int, id gid.ID) int
 		StartDiagnosticTask func(childComplexity int, input model.DiagnosticTaskInput) int
 		StopApp             func(childComplexity int, id gid.ID) int
@@ -330,8 +351,10 @@ type ComplexityRoot struct {
 		ExecRuns    func(childComplexity int, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.ExecRunOrder, where *ent.ExecRunWhereInput) int
 		Locks       func(childComplexity int, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.LockOrder, where *ent.LockWhereInput) int
 		Me          func(childComplexity int) int
+		Metrics     func(childComplexity int, appID *gid.ID, from time.Time, to time.Time) int
 		Node        func(childComplexity int, id gid.ID) int
 		Nodes       func(childComplexity int, ids []gid.ID) int
+		Services    func(childComplexity int) int
 		Task        func(childComplexity int, id gid.ID) int
 		Tasks       func(childComplexity int, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) int
 		Users       func(childComplexity int, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -457,6 +480,8 @@ type MutationResolver interface {
 	UpdateApp(ctx context.Context, id gid.ID, input model.UpdateAppInput) (*ent.Task, error)
 	UninstallApp(ctx context.Context, id gid.ID, archive bool) (*ent.Task, error)
 	ExecInApp(ctx context.Context, appID gid.ID, input model.ExecInput) (*ent.ExecRun, error)
+	RestartService(ctx context.Context, name string) (*model.BuiltinService, error)
+	RebuildService(ctx context.Context, name string) (*model.BuiltinService, error)
 	StartDiagnosticTask(ctx context.Context, input model.DiagnosticTaskInput) (*ent.Task, error)
 	CancelTask(ctx context.Context, id gid.ID) (*ent.Command, error)
 	CreateVolume(ctx context.Context, input model.CreateVolumeInput) (*ent.Volume, error)
@@ -476,6 +501,8 @@ type QueryResolver interface {
 	Users(ctx context.Context, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Volumes(ctx context.Context, after *entgql.Cursor[gid.ID], first *int, before *entgql.Cursor[gid.ID], last *int, orderBy *ent.VolumeOrder, where *ent.VolumeWhereInput) (*ent.VolumeConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
+	Metrics(ctx context.Context, appID *gid.ID, from time.Time, to time.Time) ([]*ent.MetricSample, error)
+	Services(ctx context.Context) ([]*model.BuiltinService, error)
 	Task(ctx context.Context, id gid.ID) (*ent.Task, error)
 }
 type SubscriptionResolver interface {
@@ -1056,6 +1083,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BackupSiteEdge.Node(childComplexity), true
 
+	case "BuiltinService.error":
+		if e.ComplexityRoot.BuiltinService.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltinService.Error(childComplexity), true
+	case "BuiltinService.name":
+		if e.ComplexityRoot.BuiltinService.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltinService.Name(childComplexity), true
+	case "BuiltinService.restarts":
+		if e.ComplexityRoot.BuiltinService.Restarts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltinService.Restarts(childComplexity), true
+	case "BuiltinService.startedAt":
+		if e.ComplexityRoot.BuiltinService.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltinService.StartedAt(childComplexity), true
+	case "BuiltinService.state":
+		if e.ComplexityRoot.BuiltinService.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltinService.State(childComplexity), true
+
 	case "ChecklistItem.done":
 		if e.ComplexityRoot.ChecklistItem.Done == nil {
 			break
@@ -1460,6 +1518,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginPayload.User(childComplexity), true
 
+	case "MetricSample.at":
+		if e.ComplexityRoot.MetricSample.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.At(childComplexity), true
+	case "MetricSample.blockRead":
+		if e.ComplexityRoot.MetricSample.BlockRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.BlockRead(childComplexity), true
+	case "MetricSample.blockWrite":
+		if e.ComplexityRoot.MetricSample.BlockWrite == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.BlockWrite(childComplexity), true
+	case "MetricSample.cpuPercent":
+		if e.ComplexityRoot.MetricSample.CPUPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.CPUPercent(childComplexity), true
+	case "MetricSample.memoryBytes":
+		if e.ComplexityRoot.MetricSample.MemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.MemoryBytes(childComplexity), true
+	case "MetricSample.memoryLimit":
+		if e.ComplexityRoot.MetricSample.MemoryLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.MemoryLimit(childComplexity), true
+	case "MetricSample.netRx":
+		if e.ComplexityRoot.MetricSample.NetRx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.NetRx(childComplexity), true
+	case "MetricSample.netTx":
+		if e.ComplexityRoot.MetricSample.NetTx == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricSample.NetTx(childComplexity), true
+
 	case "Mutation.cancelTask":
 		if e.ComplexityRoot.Mutation.CancelTask == nil {
 			break
@@ -1554,6 +1661,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.rebuildService":
+		if e.ComplexityRoot.Mutation.RebuildService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rebuildService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RebuildService(childComplexity, args["name"].(string)), true
 	case "Mutation.restartApp":
 		if e.ComplexityRoot.Mutation.RestartApp == nil {
 			break
@@ -1565,6 +1683,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestartApp(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.restartService":
+		if e.ComplexityRoot.Mutation.RestartService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartService(childComplexity, args["name"].(string)), true
 	case "Mutation.startApp":
 		if e.ComplexityRoot.Mutation.StartApp == nil {
 			break
@@ -1755,6 +1884,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.metrics":
+		if e.ComplexityRoot.Query.Metrics == nil {
+			break
+		}
+
+		args, err := ec.field_Query_metrics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Metrics(childComplexity, args["appID"].(*gid.ID), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1777,6 +1917,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]gid.ID)), true
+	case "Query.services":
+		if e.ComplexityRoot.Query.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Services(childComplexity), true
 	case "Query.task":
 		if e.ComplexityRoot.Query.Task == nil {
 			break
@@ -5111,6 +5257,65 @@ input VolumeWhereInput {
   kindNotIn: [VolumeKind!]
 }
 `, BuiltIn: false},
+	{Name: "../schema/metrics.graphqls", Input: `# Resource use, sampled by berth's own collector (Docker stats and /proc).
+
+"""
+One reading of an app's container or of the host. Counters are cumulative as
+sampled (they restart at 0 when the container restarts or the host reboots).
+"""
+type MetricSample {
+  at: Time!
+  """
+  Share of the whole machine, 0-100.
+  """
+  cpuPercent: Float!
+  memoryBytes: Int64!
+  memoryLimit: Int64!
+  netRx: Int64!
+  netTx: Int64!
+  blockRead: Int64!
+  blockWrite: Int64!
+}
+
+"""
+A built-in service of berth.
+"""
+type BuiltinService {
+  name: String!
+  """
+  running, stopped or failed.
+  """
+  state: String!
+  error: String
+  startedAt: Time
+  restarts: Int!
+}
+
+extend type Query {
+  """
+  Samples from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + ` (at most 31 days), oldest first, at most 10000
+  (evenly thinned). appID null is the host. App metrics: admins and the app's
+  operators; host metrics: admins.
+  """
+  metrics(appID: ID, from: Time!, to: Time!): [MetricSample!]! @hasRole(role: user)
+  """
+  berth's built-in services: the file-access endpoint and the metrics collector.
+  """
+  services: [BuiltinService!]! @hasRole(role: admin)
+}
+
+extend type Mutation {
+  """
+  Stops and starts a built-in service as it is.
+  """
+  restartService(name: String!): BuiltinService! @hasRole(role: admin)
+  """
+  Recreates what a built-in service is built from (e.g. its host key), then
+  restarts it.
+  """
+  rebuildService(name: String!): BuiltinService! @hasRole(role: admin)
+}
+`, BuiltIn: false},
 	{Name: "../schema/task.graphqls", Input: `# Tasks: long operations, run in parallel where their locks allow.
 
 input DiagnosticTaskInput {
@@ -5509,6 +5714,22 @@ func (ec *executionContext) childFields_BackupSiteEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type BackupSiteEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_BuiltinService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_BuiltinService_name(ctx, field)
+	case "state":
+		return ec.fieldContext_BuiltinService_state(ctx, field)
+	case "error":
+		return ec.fieldContext_BuiltinService_error(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_BuiltinService_startedAt(ctx, field)
+	case "restarts":
+		return ec.fieldContext_BuiltinService_restarts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BuiltinService", field.Name)
+}
+
 func (ec *executionContext) childFields_ChecklistItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "text":
@@ -5721,6 +5942,28 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricSample(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_MetricSample_at(ctx, field)
+	case "cpuPercent":
+		return ec.fieldContext_MetricSample_cpuPercent(ctx, field)
+	case "memoryBytes":
+		return ec.fieldContext_MetricSample_memoryBytes(ctx, field)
+	case "memoryLimit":
+		return ec.fieldContext_MetricSample_memoryLimit(ctx, field)
+	case "netRx":
+		return ec.fieldContext_MetricSample_netRx(ctx, field)
+	case "netTx":
+		return ec.fieldContext_MetricSample_netTx(ctx, field)
+	case "blockRead":
+		return ec.fieldContext_MetricSample_blockRead(ctx, field)
+	case "blockWrite":
+		return ec.fieldContext_MetricSample_blockWrite(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricSample", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6389,6 +6632,20 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rebuildService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_restartApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6400,6 +6657,20 @@ func (ec *executionContext) field_Mutation_restartApp_args(ctx context.Context, 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restartService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
 	return args, nil
 }
 
@@ -6878,6 +7149,36 @@ func (ec *executionContext) field_Query_locks_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_metrics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appID",
+		func(ctx context.Context, v any) (*gid.ID, error) {
+			return ec.unmarshalOID2ᚖberthᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -9645,6 +9946,121 @@ func (ec *executionContext) fieldContext_BackupSiteEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("BackupSiteEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _BuiltinService_name(ctx context.Context, field graphql.CollectedField, obj *model.BuiltinService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltinService_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltinService_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltinService", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltinService_state(ctx context.Context, field graphql.CollectedField, obj *model.BuiltinService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltinService_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltinService_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltinService", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltinService_error(ctx context.Context, field graphql.CollectedField, obj *model.BuiltinService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltinService_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltinService_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltinService", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltinService_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.BuiltinService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltinService_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltinService_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltinService", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BuiltinService_restarts(ctx context.Context, field graphql.CollectedField, obj *model.BuiltinService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltinService_restarts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Restarts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltinService_restarts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltinService", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ChecklistItem_text(ctx context.Context, field graphql.CollectedField, obj *schematype.ChecklistItem) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11257,6 +11673,190 @@ func (ec *executionContext) fieldContext_LoginPayload_user(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _MetricSample_at(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MetricSample_cpuPercent(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_cpuPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_cpuPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MetricSample_memoryBytes(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_memoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_memoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSample_memoryLimit(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_memoryLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_memoryLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSample_netRx(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_netRx(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetRx, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_netRx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSample_netTx(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_netTx(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetTx, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_netTx(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSample_blockRead(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_blockRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BlockRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_blockRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _MetricSample_blockWrite(ctx context.Context, field graphql.CollectedField, obj *ent.MetricSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricSample_blockWrite(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BlockWrite, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricSample_blockWrite(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricSample", field, false, false, "Int64")
+}
+
 func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11894,6 +12494,130 @@ func (ec *executionContext) fieldContext_Mutation_execInApp(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_execInApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restartService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartService(ctx, fc.Args["name"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "admin")
+				if err != nil {
+					var zeroVal *model.BuiltinService
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.BuiltinService
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BuiltinService) graphql.Marshaler {
+			return ec.marshalNBuiltinService2ᚖberthᚋgraphᚋmodelᚐBuiltinService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltinService(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rebuildService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rebuildService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RebuildService(ctx, fc.Args["name"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "admin")
+				if err != nil {
+					var zeroVal *model.BuiltinService
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.BuiltinService
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BuiltinService) graphql.Marshaler {
+			return ec.marshalNBuiltinService2ᚖberthᚋgraphᚋmodelᚐBuiltinService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rebuildService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltinService(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rebuildService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13085,6 +13809,118 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_metrics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Metrics(ctx, fc.Args["appID"].(*gid.ID), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "user")
+				if err != nil {
+					var zeroVal []*ent.MetricSample
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*ent.MetricSample
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.MetricSample) graphql.Marshaler {
+			return ec.marshalNMetricSample2ᚕᚖberthᚋentᚐMetricSampleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_metrics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricSample(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_metrics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Services(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2berthᚋentᚋschematypeᚐRole(ctx, "admin")
+				if err != nil {
+					var zeroVal []*model.BuiltinService
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.BuiltinService
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BuiltinService) graphql.Marshaler {
+			return ec.marshalNBuiltinService2ᚕᚖberthᚋgraphᚋmodelᚐBuiltinServiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltinService(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24519,6 +25355,59 @@ func (ec *executionContext) _BackupSiteEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var builtinServiceImplementors = []string{"BuiltinService"}
+
+func (ec *executionContext) _BuiltinService(ctx context.Context, sel ast.SelectionSet, obj *model.BuiltinService) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, builtinServiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BuiltinService")
+		case "name":
+			out.Values[i] = ec._BuiltinService_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._BuiltinService_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._BuiltinService_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._BuiltinService_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "restarts":
+			out.Values[i] = ec._BuiltinService_restarts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var checklistItemImplementors = []string{"ChecklistItem"}
 
 func (ec *executionContext) _ChecklistItem(ctx context.Context, sel ast.SelectionSet, obj *schematype.ChecklistItem) graphql.Marshaler {
@@ -25238,6 +26127,74 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var metricSampleImplementors = []string{"MetricSample"}
+
+func (ec *executionContext) _MetricSample(ctx context.Context, sel ast.SelectionSet, obj *ent.MetricSample) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricSampleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricSample")
+		case "at":
+			out.Values[i] = ec._MetricSample_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cpuPercent":
+			out.Values[i] = ec._MetricSample_cpuPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "memoryBytes":
+			out.Values[i] = ec._MetricSample_memoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "memoryLimit":
+			out.Values[i] = ec._MetricSample_memoryLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "netRx":
+			out.Values[i] = ec._MetricSample_netRx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "netTx":
+			out.Values[i] = ec._MetricSample_netTx(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockRead":
+			out.Values[i] = ec._MetricSample_blockRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockWrite":
+			out.Values[i] = ec._MetricSample_blockWrite(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -25330,6 +26287,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "execInApp":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_execInApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restartService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rebuildService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rebuildService(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -25571,6 +26542,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "metrics":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_metrics(ctx, field)
+				})
+		case "services":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_services(ctx, field)
 				})
 		case "task":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26829,6 +27812,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBuiltinService2ᚕᚖberthᚋgraphᚋmodelᚐBuiltinServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BuiltinService) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBuiltinService2ᚖberthᚋgraphᚋmodelᚐBuiltinService(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBuiltinService2ᚖberthᚋgraphᚋmodelᚐBuiltinService(ctx context.Context, sel ast.SelectionSet, v *model.BuiltinService) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BuiltinService!")
+		return graphql.Null
+	}
+	return ec._BuiltinService(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNChecklistItem2berthᚋentᚋschematypeᚐChecklistItem(ctx context.Context, sel ast.SelectionSet, v schematype.ChecklistItem) graphql.Marshaler {
 	return ec._ChecklistItem(ctx, sel, &v)
 }
@@ -26974,6 +27981,20 @@ func (ec *executionContext) unmarshalNExecRunWhereInput2ᚖberthᚋentᚐExecRun
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2berthᚋgidᚐID(ctx context.Context, v any) (gid.ID, error) {
 	var res gid.ID
 	err := res.UnmarshalGQL(v)
@@ -27093,6 +28114,30 @@ func (ec *executionContext) marshalNLoginPayload2ᚖberthᚋgraphᚋmodelᚐLogi
 		return graphql.Null
 	}
 	return ec._LoginPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMetricSample2ᚕᚖberthᚋentᚐMetricSampleᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.MetricSample) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetricSample2ᚖberthᚋentᚐMetricSample(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricSample2ᚖberthᚋentᚐMetricSample(ctx context.Context, sel ast.SelectionSet, v *ent.MetricSample) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricSample!")
+		return graphql.Null
+	}
+	return ec._MetricSample(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕberthᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {

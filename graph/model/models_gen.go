@@ -20,6 +20,16 @@ type AppVolume struct {
 	ReadOnly bool        `json:"readOnly"`
 }
 
+// A built-in service of berth.
+type BuiltinService struct {
+	Name string `json:"name"`
+	// running, stopped or failed.
+	State     string     `json:"state"`
+	Error     *string    `json:"error,omitempty"`
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	Restarts  int        `json:"restarts"`
+}
+
 type ChecklistItemInput struct {
 	Text string `json:"text"`
 	Done bool   `json:"done"`

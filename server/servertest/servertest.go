@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"berth/app"
@@ -29,7 +30,9 @@ import (
 	enttask "berth/ent/task"
 	"berth/gid"
 	"berth/lock"
+	"berth/metrics"
 	"berth/server"
+	"berth/service"
 	"berth/storage"
 	"berth/task"
 )
@@ -46,6 +49,7 @@ type Env struct {
 	Docker   *docker.Client
 	Instance string
 	Apps     *app.Service
+	Metrics  *metrics.Collector
 }
 
 // Handlers makes the handlers of the task types the servers of tests run,
@@ -128,6 +132,11 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 		Images:      engine,
 		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
 	})
+	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtins := service.NewManager(log, service.New("metrics", collector.Run, nil))
 	srv := httptest.NewServer(server.New(server.Config{
 		Client:     db.Client,
 		Auth:       a,
@@ -137,6 +146,9 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 		Commands:   queue,
 		Feed:       feed,
 		TaskLogDir: logDir,
+		Metrics:    collector,
+		Collectors: []prometheus.Collector{collector},
+		Builtins:   builtins,
 		Log:        log,
 		Ping:       db.SQL.PingContext,
 		SPA:        http.NotFoundHandler(),
@@ -149,12 +161,13 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 		}
 	})
 	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
+	builtins.Start(ctx)
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 		wg.Wait()
 	})
-	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance, Apps: apps}
+	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance, Apps: apps, Metrics: collector}
 }
 
 // AddUser creates a user and returns a client logged in as that user.
