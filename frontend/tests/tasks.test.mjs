@@ -12,47 +12,17 @@
 // arrive over the websocket (a marker on window proves that the page never reloads).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { BASE_URL, USER, PASSWORD, SHOTS, TIMEOUT, launch } from './chromium.mjs';
 
-const BASE_URL = process.env.BERTH_URL?.replace(/\/+$/, '');
-const USER = process.env.BERTH_ADMIN_USER || 'admin';
-const PASSWORD = process.env.BERTH_ADMIN_PASSWORD;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SHOTS = process.env.BERTH_SCREENSHOT_DIR;
-const TIMEOUT = 15_000;
-
-let userDataDir;
+let browser;
 let context;
 let page;
 const pageErrors = [];
 
 before(async () => {
-  assert.ok(BASE_URL, 'set BERTH_URL to the berth server, e.g. http://127.0.0.1:8080');
-  assert.ok(PASSWORD, 'set BERTH_ADMIN_PASSWORD (and BERTH_ADMIN_USER, default admin)');
-  assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  if (SHOTS) await mkdir(SHOTS, { recursive: true });
-
-  userDataDir = await mkdtemp(join(tmpdir(), 'berth-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launch();
+  ({ context, page } = browser);
   page.on('pageerror', (err) => {
     pageErrors.push(err);
     console.error('page error:', err);
@@ -70,8 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 function pathOf(p) {
