@@ -13,26 +13,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"berth/app"
 	"berth/auth"
-	"berth/command"
-	"berth/docker"
+	"berth/daemon"
 	_ "berth/ent/runtime"
-	enttask "berth/ent/task"
-	"berth/fileaccess"
 	"berth/frontend"
-	"berth/gid"
-	"berth/lock"
-	"berth/metrics"
-	"berth/server"
-	"berth/service"
 	"berth/storage"
-	"berth/task"
 )
 
 func serve(ctx context.Context, log *slog.Logger, args []string) error {
@@ -58,123 +46,55 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	defer db.Close()
 	log.Info("database ready", "db", db.Name)
 
-	authSvc := auth.NewService(db.Client)
-	if err := ensureOwner(ctx, log, authSvc, dataDir); err != nil {
-		return err
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the berth binary for task subprocesses: %w", err)
 	}
 	host, _ := os.Hostname()
-	engine, err := docker.New(instance(), log)
-	if err != nil {
-		return fmt.Errorf("docker client: %w", err)
+	sftp := *sftpListen
+	if sftp == "off" {
+		sftp = ""
 	}
-	defer engine.Close()
-	if err := engine.Ping(ctx); err != nil {
+	d, err := daemon.New(daemon.Config{
+		DB:         db,
+		DataDir:    dataDir,
+		Instance:   instance(),
+		Host:       host,
+		Exe:        exe,
+		ChildEnv:   os.Environ(),
+		MaxTasks:   *maxTasks,
+		Reserved:   []int{listenPort(*listen), listenPort(sftp)},
+		MailFQDN:   *mailFQDN,
+		SFTPListen: sftp,
+		SPA:        frontend.Handler(),
+		Log:        log,
+	})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Engine.Ping(ctx); err != nil {
 		log.Warn("the Docker engine is unavailable; app operations will fail until it is back", "err", err)
 	}
-	feed := task.NewFeed(db.Client, log)
-	queue := command.NewQueue(db.Client, nil)
-	logDir := filepath.Join(dataDir, "tasks")
-	runner := task.NewRunner(task.RunnerConfig{
-		Client: db.Client,
-		Locks:  lock.NewManager(db.Client),
-		Queue:  queue,
-		Feed:   feed,
-		Exe:    exe,
-		Env:    append(os.Environ(), "BERTH_DB="+dbf.db, "BERTH_DATA="+dataDir, "BERTH_MAIL_FQDN="+*mailFQDN),
-		LogDir: logDir,
-		Host:   host,
-		Limit:  *maxTasks,
-		Log:    log,
-		OnFinish: func(ctx context.Context, id gid.ID, _ enttask.State) {
-			if err := app.MarkLost(ctx, db.Client, id); err != nil {
-				log.Warn("mark exec runs of a finished task lost", "task", id, "err", err)
-			}
-		},
-	})
-	tasks := task.NewService(db.Client, nil, runner.Wake)
-	apps := app.NewService(app.Config{
-		Client:      db.Client,
-		Tasks:       tasks,
-		Queue:       queue,
-		Images:      engine,
-		Reserved:    []int{listenPort(*listen), listenPort(*sftpListen)},
-		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
-	})
-	if err := reapplyMailName(ctx, log, apps, dataDir, *mailFQDN); err != nil {
+	if err := ensureOwner(ctx, log, d.Auth, dataDir); err != nil {
 		return err
 	}
-
-	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine, Log: log})
-	if err != nil {
+	if err := reapplyMailName(ctx, log, d.Apps, dataDir, *mailFQDN); err != nil {
 		return err
 	}
-	svcs := []service.Service{service.New("metrics", collector.Run, nil)}
-	if *sftpListen != "off" && *sftpListen != "" {
-		svcs = append(svcs, fileAccess(log, db, dataDir, *sftpListen))
-	}
-	builtins := service.NewManager(log, svcs...)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	srv := server.New(server.Config{
-		Client:     db.Client,
-		Auth:       authSvc,
-		Apps:       apps,
-		Engine:     engine,
-		Tasks:      tasks,
-		Commands:   queue,
-		Feed:       feed,
-		TaskLogDir: logDir,
-		Metrics:    collector,
-		Collectors: []prometheus.Collector{collector},
-		Builtins:   builtins,
-		Log:        log,
-		Ping:       db.SQL.PingContext,
-		SPA:        frontend.Handler(),
-	})
-
-	var wg sync.WaitGroup
-	runnerErr := make(chan error, 1)
-	wg.Go(func() { runnerErr <- runner.Run(ctx) })
-	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
-	builtins.Start(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- d.Run(ctx) }()
 	log.Info("serving", "url", "http://"+ln.Addr().String(), "playground", "http://"+ln.Addr().String()+"/playground",
 		"startup", time.Since(start).Round(time.Millisecond))
-	err = srv.Serve(ctx, ln, 15*time.Second)
-	wg.Wait()
+	err = d.Handler.Serve(ctx, ln, 15*time.Second)
+	err = errors.Join(err, <-runErr)
 	log.Info("stopped")
-	return errors.Join(err, <-runnerErr)
-}
-
-// fileAccess is the SFTP service over the parent directory of app data. A
-// restart keeps its host key; a rebuild makes a new one.
-func fileAccess(log *slog.Logger, db *storage.DB, dataDir, listen string) service.Service {
-	keyPath := filepath.Join(dataDir, "sftp", "ssh_host_ed25519_key")
-	run := func(ctx context.Context) error {
-		fa, err := fileaccess.New(fileaccess.Config{DataRoot: dataDir, HostKeyPath: keyPath,
-			Users: fileaccess.NewEntUsers(db.Client), Log: log.With("service", "fileaccess")})
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", listen, err)
-		}
-		return fa.Serve(ctx, ln)
-	}
-	rebuild := func(context.Context) error {
-		if err := os.Remove(keyPath); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-		return nil
-	}
-	return service.New("fileaccess", run, rebuild)
+	return err
 }
 
 // listenPort is the port of a listen address, 0 when it has none.

@@ -13,9 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"berth/app"
 	"berth/command"
-	"berth/docker"
+	"berth/daemon"
 	"berth/ent"
 	enttask "berth/ent/task"
 	"berth/gid"
@@ -62,7 +61,7 @@ func taskCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := storage.Config{URL: dbf.db, DataDir: dataDir}
 	if args[0] == "run" {
-		h, err := handlers(dataDir)
+		h, err := daemon.Handlers(dataDir, instance(), os.Getenv("BERTH_MAIL_FQDN"), slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		if err != nil {
 			return err
 		}
@@ -102,18 +101,6 @@ func taskCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprint(os.Stderr, taskUsage)
 	return fmt.Errorf("unknown task command %q", args[0])
-}
-
-// handlers returns the handlers of every task type berth runs, with app
-// data under dataDir.
-func handlers(dataDir string) (task.Handlers, error) {
-	engine, err := docker.New(instance(), slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	if err != nil {
-		return nil, err
-	}
-	h := app.Handlers(engine, dataDir, app.Mail{FQDN: os.Getenv("BERTH_MAIL_FQDN"), IP: envOr("BERTH_MAIL_IP", "172.17.0.1")})
-	h[enttask.TypeDiagnostic] = task.Diagnostic
-	return h, nil
 }
 
 // instance names this berth installation on the Docker engine: containers

@@ -6,33 +6,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"berth/app"
 	"berth/auth"
-	"berth/command"
+	"berth/daemon"
 	"berth/docker"
 	"berth/ent/schematype"
-	enttask "berth/ent/task"
 	"berth/gid"
-	"berth/lock"
 	"berth/metrics"
-	"berth/server"
-	"berth/service"
 	"berth/storage"
 	"berth/task"
 )
@@ -56,13 +49,8 @@ type Env struct {
 // as berth does. Test binaries serve as the task subprocess: call
 // task.SubprocessFromEnv(Handlers) first in TestMain.
 func Handlers(dataDir string) (task.Handlers, error) {
-	engine, err := docker.New(os.Getenv("BERTH_INSTANCE"), slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	if err != nil {
-		return nil, err
-	}
-	h := app.Handlers(engine, dataDir, app.Mail{FQDN: os.Getenv("BERTH_MAIL_FQDN"), IP: "172.17.0.1"})
-	h[enttask.TypeDiagnostic] = task.Diagnostic
-	return h, nil
+	return daemon.Handlers(dataDir, os.Getenv("BERTH_INSTANCE"), os.Getenv("BERTH_MAIL_FQDN"),
+		slog.New(slog.NewTextHandler(os.Stderr, nil)))
 }
 
 // Start serves berth's handler on a loopback port, with a task runner,
@@ -78,7 +66,6 @@ func Start(t testing.TB, db *storage.DB) *Env {
 func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env {
 	t.Helper()
 	clock := &Clock{now: time.Now().UTC()}
-	a := auth.NewService(db.Client, auth.WithClock(clock.Now), auth.WithBcryptCost(bcrypt.MinCost))
 	var logTo io.Writer = io.Discard
 	if os.Getenv("BERTH_TEST_LOG") != "" {
 		logTo = os.Stderr
@@ -90,84 +77,43 @@ func StartInstance(t testing.TB, db *storage.DB, instance, dataDir string) *Env 
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	feed := task.NewFeed(db.Client, log)
-	queue := command.NewQueue(db.Client, nil)
-	logDir := filepath.Join(dataDir, "tasks")
-	// Containers of this server carry its instance label and are removed
-	// when the test ends.
-	engine, err := docker.New(instance, log)
+	d, err := daemon.New(daemon.Config{
+		DB:          db,
+		DataDir:     dataDir,
+		Instance:    instance,
+		Host:        "servertest",
+		Exe:         os.Args[0],
+		ChildEnv:    os.Environ(),
+		TaskGrace:   2 * time.Second,
+		TaskTick:    100 * time.Millisecond,
+		MailFQDN:    os.Getenv("BERTH_MAIL_FQDN"),
+		AuthOptions: []auth.Option{auth.WithClock(clock.Now), auth.WithBcryptCost(bcrypt.MinCost)},
+		SPA:         http.NotFoundHandler(),
+		Log:         log,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if cs, err := engine.List(ctx); err == nil {
-			for _, c := range cs {
-				_ = engine.Remove(ctx, c.ID)
-			}
-		}
-		engine.Close()
-	})
-	runner := task.NewRunner(task.RunnerConfig{
-		Client: db.Client,
-		Locks:  lock.NewManager(db.Client),
-		Queue:  queue,
-		Feed:   feed,
-		Exe:    os.Args[0],
-		Env:    append(os.Environ(), "BERTH_DB="+db.Config.URL, "BERTH_DATA="+dataDir, "BERTH_INSTANCE="+instance),
-		LogDir: logDir,
-		Host:   "servertest",
-		Grace:  2 * time.Second,
-		Tick:   100 * time.Millisecond,
-		Log:    log,
-		OnFinish: func(ctx context.Context, id gid.ID, _ enttask.State) {
-			_ = app.MarkLost(ctx, db.Client, id)
-		},
-	})
-	tasks := task.NewService(db.Client, nil, runner.Wake)
-	apps := app.NewService(app.Config{
-		Client:      db.Client,
-		Tasks:       tasks,
-		Queue:       queue,
-		Images:      engine,
-		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
-	})
-	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	builtins := service.NewManager(log, service.New("metrics", collector.Run, nil))
-	srv := httptest.NewServer(server.New(server.Config{
-		Client:     db.Client,
-		Auth:       a,
-		Apps:       apps,
-		Engine:     engine,
-		Tasks:      tasks,
-		Commands:   queue,
-		Feed:       feed,
-		TaskLogDir: logDir,
-		Metrics:    collector,
-		Collectors: []prometheus.Collector{collector},
-		Builtins:   builtins,
-		Log:        log,
-		Ping:       db.SQL.PingContext,
-		SPA:        http.NotFoundHandler(),
-	}))
+	srv := httptest.NewServer(d.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := runner.Run(ctx); err != nil {
-			t.Errorf("task runner: %v", err)
-		}
-	})
-	wg.Go(func() { feed.Poll(ctx, 500*time.Millisecond) })
-	builtins.Start(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
-		wg.Wait()
+		if err := <-done; err != nil {
+			t.Errorf("berth: %v", err)
+		}
+		// Containers of this server carry its instance label: remove them.
+		if cs, err := d.Engine.List(context.Background()); err == nil {
+			for _, c := range cs {
+				_ = d.Engine.Remove(context.Background(), c.ID)
+			}
+		}
+		d.Close()
 	})
-	return &Env{DB: db, Auth: a, Server: srv, Runner: runner, Clock: clock, DataDir: dataDir, Docker: engine, Instance: instance, Apps: apps, Metrics: collector}
+	return &Env{DB: db, Auth: d.Auth, Server: srv, Runner: d.Runner, Clock: clock, DataDir: dataDir,
+		Docker: d.Engine, Instance: instance, Apps: d.Apps, Metrics: d.Metrics}
 }
 
 // AddUser creates a user and returns a client logged in as that user.
