@@ -80,3 +80,26 @@ func (e *EntUsers) VisibleApps(ctx context.Context, userID string, _ bool) (map[
 	}
 	return m, nil
 }
+
+// VisibleVolumes implements Users: admins see every volume.
+func (e *EntUsers) VisibleVolumes(ctx context.Context, userID string, _ bool) (map[string]string, error) {
+	u, err := e.client.User.Get(ctx, gid.ID(userID))
+	if ent.IsNotFound(err) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", userID, err)
+	}
+	if u.Disabled || !u.Role.AtLeast(schematype.RoleAdmin) {
+		return map[string]string{}, nil
+	}
+	vols, err := e.client.Volume.Query().All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	m := make(map[string]string, len(vols))
+	for _, v := range vols {
+		m[v.Name] = v.HostPath
+	}
+	return m, nil
+}

@@ -33,6 +33,7 @@ type fakeUsers struct {
 	admins    map[string]bool
 	apps      map[string]string   // location -> app ID
 	operates  map[string][]string // username -> locations
+	volumes   map[string]string   // name -> host path, for admins
 }
 
 func (f *fakeUsers) Login(_ context.Context, username, password string) (string, bool, error) {
@@ -55,6 +56,15 @@ func (f *fakeUsers) VisibleApps(_ context.Context, userID string, isAdmin bool) 
 		m[loc] = f.apps[loc]
 	}
 	return m, nil
+}
+
+func (f *fakeUsers) VisibleVolumes(_ context.Context, _ string, isAdmin bool) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !isAdmin {
+		return map[string]string{}, nil
+	}
+	return maps.Clone(f.volumes), nil
 }
 
 func (f *fakeUsers) addApp(loc, id string, operators ...string) {
@@ -665,5 +675,39 @@ func TestListenAndServe(t *testing.T) {
 				t.Errorf("ListenAndServe = %v, want error %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// Volumes appear in the root as "@<name>" for admins only, and files
+// written there land in the volume's host directory.
+func TestVolumes(t *testing.T) {
+	e := newEnv(t)
+	shared := t.TempDir()
+	e.users.mu.Lock()
+	e.users.volumes = map[string]string{"shared": shared}
+	e.users.mu.Unlock()
+
+	admin := e.connect(t, "admin")
+	if got := names(t, admin, "/"); !slices.Equal(got, []string{"@shared", "blog", "wiki"}) {
+		t.Fatalf("admin's root: %q", got)
+	}
+	f, err := admin.Create("/@shared/report.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("numbers")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if b, err := os.ReadFile(filepath.Join(shared, "report.txt")); err != nil || string(b) != "numbers" {
+		t.Fatalf("file in the volume: %q %v", b, err)
+	}
+
+	op := e.connect(t, "op")
+	if got := names(t, op, "/"); !slices.Equal(got, []string{"wiki"}) {
+		t.Fatalf("operator's root: %q", got)
+	}
+	if _, err := readAll(op, "/@shared/report.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an operator read a volume: %v", err)
 	}
 }

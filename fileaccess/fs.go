@@ -69,8 +69,10 @@ func (s *Server) dataDir(id string) (string, bool) {
 	return filepath.Join(s.appsDir, id, "data"), true
 }
 
-// visible returns the apps the user sees now: asked on every request, so
-// that new apps and operator changes apply to open sessions too.
+// visible returns the directories the user sees now, by their name in the
+// root: the apps' data by location and the volumes as "@<name>". Asked on
+// every request, so that new apps and operator changes apply to open
+// sessions too.
 func (f *fsys) visible() (map[string]string, error) {
 	apps, err := f.srv.users.VisibleApps(f.ctx, f.user.id, f.user.admin)
 	if err != nil {
@@ -78,22 +80,33 @@ func (f *fsys) visible() (map[string]string, error) {
 		// The cause stays in the log: it is no business of the client.
 		return nil, sftp.ErrSSHFxFailure
 	}
-	return apps, nil
+	vols, err := f.srv.users.VisibleVolumes(f.ctx, f.user.id, f.user.admin)
+	if err != nil {
+		f.log.Error("sftp: list visible volumes", "err", err)
+		return nil, sftp.ErrSSHFxFailure
+	}
+	dirs := make(map[string]string, len(apps)+len(vols))
+	for loc, id := range apps {
+		if dir, ok := f.srv.dataDir(id); ok && !strings.HasPrefix(loc, "@") {
+			dirs[loc] = dir
+		} else {
+			f.log.Error("sftp: app has an unusable ID or location", "app", id, "location", loc)
+		}
+	}
+	for name, path := range vols {
+		dirs["@"+name] = path
+	}
+	return dirs, nil
 }
 
 // openApp opens the data directory of the app at loc, if the user sees it.
 func (f *fsys) openApp(loc string) (*os.Root, error) {
-	apps, err := f.visible()
+	dirs, err := f.visible()
 	if err != nil {
 		return nil, err
 	}
-	id, ok := apps[loc]
+	dir, ok := dirs[loc]
 	if !ok {
-		return nil, notExist("/" + loc)
-	}
-	dir, ok := f.srv.dataDir(id)
-	if !ok {
-		f.log.Error("sftp: app has an unusable ID", "app", id)
 		return nil, notExist("/" + loc)
 	}
 	// The data directory itself is opened by its full path, so it may be a
@@ -103,7 +116,7 @@ func (f *fsys) openApp(loc string) (*os.Root, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, notExist("/" + loc) // installing or uninstalling
 		}
-		f.log.Error("sftp: open app data", "app", id, "err", err)
+		f.log.Error("sftp: open app data", "dir", dir, "err", err)
 		return nil, sftp.ErrSSHFxFailure
 	}
 	return root, nil
@@ -343,7 +356,7 @@ func (f *fsys) list(r *sftp.Request, lstat bool) (sftp.ListerAt, error) {
 	return nil, sftp.ErrSSHFxOpUnsupported
 }
 
-// listRoot lists the apps the user sees, by location.
+// listRoot lists the apps (by location) and volumes the user sees.
 func (f *fsys) listRoot() (sftp.ListerAt, error) {
 	apps, err := f.visible()
 	if err != nil {
@@ -359,11 +372,7 @@ func (f *fsys) listRoot() (sftp.ListerAt, error) {
 		if l, _ := split(loc); l != loc {
 			continue // not reachable as one path element
 		}
-		dir, ok := f.srv.dataDir(apps[loc])
-		if !ok {
-			continue
-		}
-		fi, err := os.Stat(dir)
+		fi, err := os.Stat(apps[loc])
 		if err != nil {
 			// Not created yet or being removed: an entry that cannot be
 			// opened would only confuse clients.

@@ -36,6 +36,10 @@ type Users interface {
 	// VisibleApps maps the location of every app the user may see to its
 	// ID. It is called on every file operation, so it must be cheap.
 	VisibleApps(ctx context.Context, userID string, isAdmin bool) (map[string]string, error)
+	// VisibleVolumes maps the name of every volume the user may see to its
+	// host path. Volumes appear in the root as "@<name>": no app location
+	// starts with "@".
+	VisibleVolumes(ctx context.Context, userID string, isAdmin bool) (map[string]string, error)
 }
 
 // Config configures a Server.
