@@ -113,7 +113,11 @@ func RunChild(ctx context.Context, id gid.ID, cfg ChildConfig) error {
 	if err != nil {
 		var f *schematype.Failure
 		if !errors.As(err, &f) && !errors.As(context.Cause(ctx), &f) {
-			f = failure(CodeFailed, "%v", err)
+			if ctx.Err() != nil {
+				f = failure(CodeCancelled, "stopped on request")
+			} else {
+				f = failure(CodeFailed, "%v", err)
+			}
 		}
 		return fail(f)
 	}
