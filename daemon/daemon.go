@@ -84,7 +84,7 @@ func New(cfg Config) (*Daemon, error) {
 	logDir := filepath.Join(cfg.DataDir, "tasks")
 	runner := task.NewRunner(task.RunnerConfig{
 		Client: db.Client,
-		Locks:  lock.NewManager(db.Client),
+		Locks:  lock.NewManager(db.Client, lock.WithLogger(log)),
 		Queue:  queue,
 		Feed:   feed,
 		Exe:    cfg.Exe,

@@ -186,7 +186,7 @@ func Subprocess(ctx context.Context, cfg storage.Config, id gid.ID, handlers Han
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	return RunChild(ctx, id, ChildConfig{
 		Client:   db.Client,
-		Locks:    lock.NewManager(db.Client),
+		Locks:    lock.NewManager(db.Client, lock.WithLogger(log)),
 		Handlers: handlers,
 		Host:     host,
 		Out:      stdout,
