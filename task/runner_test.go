@@ -290,3 +290,62 @@ func TestTimeout(t *testing.T) {
 		}
 	})
 }
+
+// When every slot is busy, what a person started goes before what a
+// schedule started, whatever their order of creation.
+func TestPriority(t *testing.T) {
+	each(t, 1, func(t *testing.T, e *env) {
+		busy := e.diagnostic(t, 5, 100, "app:busy")
+		e.wait(t, busy.ID, "running", func(tk *ent.Task) bool { return tk.State == enttask.StateRunning })
+		scheduled := e.create(t, task.Spec{Type: enttask.TypeDiagnostic, Args: map[string]any{"steps": 1, "stepMillis": 1},
+			Priority: task.PriorityScheduled})
+		person := e.create(t, task.Spec{Type: enttask.TypeDiagnostic, Args: map[string]any{"steps": 1, "stepMillis": 1},
+			Priority: task.PriorityUser})
+		queued := e.wait(t, scheduled.ID, "told why it waits", func(tk *ent.Task) bool { return tk.Message != "queued" })
+		if queued.Message != "queued: all 1 task slots busy" {
+			t.Errorf("queued message = %q", queued.Message)
+		}
+		s, p := e.finished(t, scheduled.ID), e.finished(t, person.ID)
+		if !p.StartedAt.Before(*s.StartedAt) {
+			t.Fatalf("the scheduled task started at %v, before the person's at %v", s.StartedAt, p.StartedAt)
+		}
+	})
+}
+
+// A second berth (another process or host on the same database) sees the
+// changes this one makes through its change feed.
+func TestFeedAcrossProcesses(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			cfg := storagetest.Config(t, d)
+			open := func() *storage.DB {
+				db, err := storage.Open(context.Background(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			}
+			here, there := open(), open()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			feed := task.NewFeed(there.Client, log)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			changes := feed.Tasks.Subscribe(ctx, nil)
+			go feed.Poll(ctx, 50*time.Millisecond)
+
+			created, err := task.NewService(here.Client, nil, nil).Create(ctx, task.Spec{Type: enttask.TypeDiagnostic})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case got := <-changes:
+				if got.ID != created.ID {
+					t.Fatalf("feed published %s, want %s", got.ID, created.ID)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the other berth did not see the new task")
+			}
+		})
+	}
+}
