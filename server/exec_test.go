@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"berth/ent/schematype"
+	"berth/gid"
 	"berth/server/servertest"
 	"berth/storage"
 	"berth/storage/storagetest"
@@ -201,6 +203,68 @@ func TestAppLog(t *testing.T) {
 		}()
 		if !sub.Next(ctx, &line) || line.AppLog != "hello from the app" {
 			t.Fatalf("appLog = %q, %v", line.AppLog, sub.Err)
+		}
+	})
+}
+
+// A once-command whose task dies mid-run is lost: it is not run again by
+// itself, and force runs it anew.
+func TestExecLostAndForce(t *testing.T) {
+	requireDocker(t)
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
+		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "slow"}) { id } }`, nil); tk.State != "succeeded" {
+			t.Fatalf("install: %+v", tk)
+		}
+		var apps struct{ Apps struct{ Edges []struct{ Node struct{ ID string } } } }
+		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
+		appID := apps.Apps.Edges[0].Node.ID
+		const slow = `mutation($app: ID!, $force: Boolean) { execInApp(appID: $app, input: {
+			name: "seed", command: "sh", args: ["-c", "echo started >> /data/seed.txt; sleep 30"], once: true, force: $force
+		}) { id state task { id } } }`
+		var first struct {
+			ExecInApp struct {
+				ID   string
+				Task struct{ ID string }
+			}
+		}
+		admin.MustDo(t, slow, map[string]any{"app": appID}, &first)
+		file := filepath.Join(env.DataDir, "apps", appID, "data", "seed.txt")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if b, _ := os.ReadFile(file); len(b) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the command did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// The task's subprocess dies while the command runs.
+		tk := db.Client.Task.GetX(context.Background(), gid.ID(first.ExecInApp.Task.ID))
+		if err := syscall.Kill(*tk.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if run := waitExecRun(t, admin, first.ExecInApp.ID); run.State != "lost" {
+			t.Fatalf("run after its task died: %+v", run)
+		}
+		var again struct{ ExecInApp struct{ ID, State string } }
+		admin.MustDo(t, slow, map[string]any{"app": appID}, &again)
+		if again.ExecInApp.ID != first.ExecInApp.ID || again.ExecInApp.State != "lost" {
+			t.Fatalf("asking again: %+v, want the lost run back", again.ExecInApp)
+		}
+		var forced struct{ ExecInApp struct{ ID string } }
+		admin.MustDo(t, slow, map[string]any{"app": appID, "force": true}, &forced)
+		if forced.ExecInApp.ID == first.ExecInApp.ID {
+			t.Fatal("force did not start a new run")
+		}
+		deadline = time.Now().Add(20 * time.Second)
+		for lines(t, file) != 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("forced run: %d lines, want 2", lines(t, file))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }
