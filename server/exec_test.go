@@ -217,7 +217,11 @@ func TestExecLostAndForce(t *testing.T) {
 		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "slow"}) { id } }`, nil); tk.State != "succeeded" {
 			t.Fatalf("install: %+v", tk)
 		}
-		var apps struct{ Apps struct{ Edges []struct{ Node struct{ ID string } } } }
+		var apps struct {
+			Apps struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
 		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
 		appID := apps.Apps.Edges[0].Node.ID
 		const slow = `mutation($app: ID!, $force: Boolean) { execInApp(appID: $app, input: {
