@@ -285,3 +285,30 @@ func runtimeCPUs() int {
 	}
 	return n
 }
+
+// An install that fails leaves the app in error with the failed step; the
+// app is repaired by running an operation again.
+func TestInstallFailureAndRepair(t *testing.T) {
+	requireDocker(t)
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
+		tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageBroken+`", location: "fragile"}) { id } }`, nil)
+		if tk.State != "failed" || tk.Error == nil || tk.Error.Code != "INSTALL_FAILED" {
+			t.Fatalf("install of a broken image: %+v", tk)
+		}
+		var apps struct{ Apps struct{ Edges []struct{ Node appState } } }
+		admin.MustDo(t, `{ apps { edges { node { `+appFields+` } } } }`, nil, &apps)
+		a := apps.Apps.Edges[0].Node
+		if a.InstallationState != "error" || a.Error == nil || a.Error.Step != "start container" || !strings.Contains(a.Error.Message, "exit code 1") {
+			t.Fatalf("app after a failed install: %+v %+v", a, a.Error)
+		}
+		if tk := runTask(t, admin, `mutation($id: ID!) { updateApp(id: $id, input: {image: "`+imageV1+`"}) { id } }`, map[string]any{"id": a.ID}); tk.State != "succeeded" {
+			t.Fatalf("repair by update: %+v", tk)
+		}
+		a = getApp(t, admin, a.ID)
+		if a.InstallationState != "installed" || a.RunState != "running" || a.Error != nil || a.Image != imageV1 {
+			t.Fatalf("app after repair: %+v", a)
+		}
+	})
+}
