@@ -275,6 +275,25 @@ func TestConcurrentPortClaims(t *testing.T) {
 	})
 }
 
+// install installs the test image at location and returns the app's ID
+// once it runs.
+func install(t testing.TB, c *servertest.Client, location string) string {
+	t.Helper()
+	tk := runTask(t, c, `mutation($loc: String!) { installApp(input: {image: "`+imageV1+`", location: $loc}) { id } }`, map[string]any{"loc": location})
+	if tk.State != "succeeded" {
+		t.Fatalf("install %s: %+v", location, tk)
+	}
+	var out struct{ Apps struct{ Edges []struct{ Node struct{ ID, Location string } } } }
+	c.MustDo(t, `{ apps { edges { node { id location } } } }`, nil, &out)
+	for _, e := range out.Apps.Edges {
+		if e.Node.Location == location {
+			return e.Node.ID
+		}
+	}
+	t.Fatalf("no app at %s", location)
+	return ""
+}
+
 func runtimeCPUs() int {
 	n := 0
 	b, _ := os.ReadFile("/proc/cpuinfo")

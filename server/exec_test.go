@@ -84,17 +84,7 @@ func TestExecOnce(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
 		env := servertest.Start(t, db)
 		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
-		install := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "db"}) { id } }`, nil)
-		if install.State != "succeeded" {
-			t.Fatalf("install: %+v", install)
-		}
-		var apps struct {
-			Apps struct {
-				Edges []struct{ Node struct{ ID string } }
-			}
-		}
-		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
-		appID := apps.Apps.Edges[0].Node.ID
+		appID := install(t, admin, "db")
 		file := filepath.Join(env.DataDir, "apps", appID, "data", "once.txt")
 
 		ids := execConcurrently(t, admin, appID, 50)
@@ -214,16 +204,7 @@ func TestExecLostAndForce(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
 		env := servertest.Start(t, db)
 		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
-		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "slow"}) { id } }`, nil); tk.State != "succeeded" {
-			t.Fatalf("install: %+v", tk)
-		}
-		var apps struct {
-			Apps struct {
-				Edges []struct{ Node struct{ ID string } }
-			}
-		}
-		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
-		appID := apps.Apps.Edges[0].Node.ID
+		appID := install(t, admin, "slow")
 		const slow = `mutation($app: ID!, $force: Boolean) { execInApp(appID: $app, input: {
 			name: "seed", command: "sh", args: ["-c", "echo started >> /data/seed.txt; sleep 30"], once: true, force: $force
 		}) { id state task { id } } }`

@@ -24,16 +24,7 @@ func TestMetricsAndServices(t *testing.T) {
 		admin := env.AddUser(t, "alice", schematype.RoleAdmin)
 		user := env.AddUser(t, "bob", schematype.RoleUser)
 		ctx := context.Background()
-		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "measured"}) { id } }`, nil); tk.State != "succeeded" {
-			t.Fatalf("install: %+v", tk)
-		}
-		var apps struct {
-			Apps struct {
-				Edges []struct{ Node struct{ ID string } }
-			}
-		}
-		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
-		appID := apps.Apps.Edges[0].Node.ID
+		appID := install(t, admin, "measured")
 		if err := env.Metrics.SampleOnce(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -55,16 +55,7 @@ func TestVolumes(t *testing.T) {
 			}
 		}
 
-		if tk := runTask(t, admin, `mutation { installApp(input: {image: "`+imageV1+`", location: "files"}) { id } }`, nil); tk.State != "succeeded" {
-			t.Fatalf("install: %+v", tk)
-		}
-		var apps struct {
-			Apps struct {
-				Edges []struct{ Node struct{ ID string } }
-			}
-		}
-		admin.MustDo(t, `{ apps { edges { node { id } } } }`, nil, &apps)
-		appID := apps.Apps.Edges[0].Node.ID
+		appID := install(t, admin, "files")
 		attach := func(readOnly bool) string {
 			tk := runTask(t, admin, `mutation($id: ID!, $v: ID!, $ro: Boolean) { configureApp(id: $id, input: {volumes: [{volumeId: $v, readOnly: $ro}]}) { id } }`,
 				map[string]any{"id": appID, "v": vol, "ro": readOnly})
