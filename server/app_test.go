@@ -283,7 +283,11 @@ func install(t testing.TB, c *servertest.Client, location string) string {
 	if tk.State != "succeeded" {
 		t.Fatalf("install %s: %+v", location, tk)
 	}
-	var out struct{ Apps struct{ Edges []struct{ Node struct{ ID, Location string } } } }
+	var out struct {
+		Apps struct {
+			Edges []struct{ Node struct{ ID, Location string } }
+		}
+	}
 	c.MustDo(t, `{ apps { edges { node { id location } } } }`, nil, &out)
 	for _, e := range out.Apps.Edges {
 		if e.Node.Location == location {
@@ -316,7 +320,9 @@ func TestInstallFailureAndRepair(t *testing.T) {
 		if tk.State != "failed" || tk.Error == nil || tk.Error.Code != "INSTALL_FAILED" {
 			t.Fatalf("install of a broken image: %+v", tk)
 		}
-		var apps struct{ Apps struct{ Edges []struct{ Node appState } } }
+		var apps struct {
+			Apps struct{ Edges []struct{ Node appState } }
+		}
 		admin.MustDo(t, `{ apps { edges { node { `+appFields+` } } } }`, nil, &apps)
 		a := apps.Apps.Edges[0].Node
 		if a.InstallationState != "error" || a.Error == nil || a.Error.Step != "start container" || !strings.Contains(a.Error.Message, "exit code 1") {
