@@ -306,15 +306,11 @@ func (s *Service) Uninstall(ctx context.Context, id gid.ID, archive bool, by *gi
 		return nil, err
 	}
 	if archive {
-		n, err := s.db(ctx).BackupSite.Query().Count(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, fault.Input("archive", "archiving needs a backup site; add one or uninstall without archive")
-		}
+		// Archiving keeps a backup of the app; until berth makes backups,
+		// agreeing to archive would delete the data without one.
+		return nil, fault.Input("archive", "archiving needs app backups, which this berth cannot make yet; uninstall without archive after saving the data yourself")
 	}
-	return s.tasks.Create(ctx, task.Spec{Type: enttask.TypeUninstall, App: &id, Args: map[string]any{"archive": archive},
+	return s.tasks.Create(ctx, task.Spec{Type: enttask.TypeUninstall, App: &id,
 		Priority: task.PriorityUser, CreatedBy: by})
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	Reserved []int
 	// MailFQDN is the mail server's full name (BERTH_MAIL_FQDN).
 	MailFQDN string
+	// MetricsRetention is how long resource samples are kept; zero for the
+	// collector's default (seven days).
+	MetricsRetention time.Duration
 	// SFTPListen is the file-access service's address; empty for none.
 	SFTPListen  string
 	AuthOptions []auth.Option
@@ -111,7 +114,8 @@ func New(cfg Config) (*Daemon, error) {
 		Reserved:    cfg.Reserved,
 		Unavailable: func(err error) bool { return errors.Is(err, docker.ErrUnavailable) },
 	})
-	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine, Log: log})
+	collector, err := metrics.New(metrics.Config{Client: db.Client, Engine: engine,
+		Retention: cfg.MetricsRetention, Log: log})
 	if err != nil {
 		return nil, err
 	}

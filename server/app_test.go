@@ -168,6 +168,15 @@ func TestAppLifecycle(t *testing.T) {
 			t.Fatalf("after rollback the container is %s", got)
 		}
 
+		// Archiving needs backups, which berth does not make yet: refused,
+		// and nothing is removed.
+		if err := admin.Do(context.Background(), `mutation($id: ID!) { uninstallApp(id: $id, archive: true) { id } }`, map[string]any{"id": id}, nil); !hasCode(err, "BAD_USER_INPUT") {
+			t.Fatalf("uninstall with archive: %v", err)
+		}
+		if getApp(t, admin, id).ID == "" {
+			t.Fatal("a refused uninstall removed the app")
+		}
+
 		// Uninstall removes container and data.
 		if tk := runTask(t, admin, `mutation($id: ID!) { uninstallApp(id: $id) { id } }`, map[string]any{"id": id}); tk.State != "succeeded" {
 			t.Fatalf("uninstall: %+v", tk)

@@ -30,6 +30,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	listen := fs.String("listen", envOr("BERTH_LISTEN", "127.0.0.1:8080"), "address to serve HTTP on")
 	maxTasks := fs.Int("max-tasks", envInt("BERTH_MAX_TASKS", 50), "how many tasks run at once")
 	sftpListen := fs.String("sftp-listen", envOr("BERTH_SFTP_LISTEN", "127.0.0.1:2222"), `address of the file-access (SFTP) service; "off" disables it`)
+	retention := fs.Duration("metrics-retention", envDuration("BERTH_METRICS_RETENTION", 7*24*time.Hour), "how long resource samples are kept")
 	mailFQDN := fs.String("mail-fqdn", os.Getenv("BERTH_MAIL_FQDN"), "the mail server's full name, for apps with the mail-server-FQDN option")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,18 +57,19 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		sftp = ""
 	}
 	d, err := daemon.New(daemon.Config{
-		DB:         db,
-		DataDir:    dataDir,
-		Instance:   instance(),
-		Host:       host,
-		Exe:        exe,
-		ChildEnv:   os.Environ(),
-		MaxTasks:   *maxTasks,
-		Reserved:   []int{listenPort(*listen), listenPort(sftp)},
-		MailFQDN:   *mailFQDN,
-		SFTPListen: sftp,
-		SPA:        frontend.Handler(),
-		Log:        log,
+		DB:               db,
+		DataDir:          dataDir,
+		Instance:         instance(),
+		Host:             host,
+		Exe:              exe,
+		ChildEnv:         os.Environ(),
+		MaxTasks:         *maxTasks,
+		Reserved:         []int{listenPort(*listen), listenPort(sftp)},
+		MailFQDN:         *mailFQDN,
+		SFTPListen:       sftp,
+		MetricsRetention: *retention,
+		SPA:              frontend.Handler(),
+		Log:              log,
 	})
 	if err != nil {
 		return err
@@ -124,6 +126,13 @@ func reapplyMailName(ctx context.Context, log *slog.Logger, apps *app.Service, d
 		log.Info("mail server name changed; reconfiguring the apps that use it", "name", fqdn, "apps", len(tasks))
 	}
 	return os.WriteFile(path, []byte(fqdn+"\n"), 0o640)
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
 }
 
 func envInt(key string, def int) int {
