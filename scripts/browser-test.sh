@@ -6,9 +6,17 @@ cd "$(dirname "$0")/.."
 bin=${1:-bin/berth}
 data=$(mktemp -d)
 password=browser-test-$RANDOM$RANDOM
-BERTH_ADMIN_PASSWORD=$password "$bin" serve --listen 127.0.0.1:0 --data "$data" 2>"$data/serve.log" &
+# Containers of this server get a label of their own, removed at the end.
+instance=browser-test-$RANDOM$RANDOM
+cleanup() {
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+  docker ps -aq --filter "label=berth.instance=$instance" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  rm -rf "$data"
+}
+BERTH_INSTANCE=$instance BERTH_SFTP_LISTEN=off BERTH_ADMIN_PASSWORD=$password \
+  "$bin" serve --listen 127.0.0.1:0 --data "$data" 2>"$data/serve.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+trap cleanup EXIT
 url=
 for _ in $(seq 200); do
   url=$(sed -n 's/.*msg=serving url=\(http:[^ ]*\).*/\1/p' "$data/serve.log")

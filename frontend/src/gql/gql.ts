@@ -15,8 +15,18 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
+    "\n  fragment AppTaskFields on Task {\n    id\n    type\n    state\n    createdAt\n    updatedAt\n    app {\n      id\n    }\n  }\n": typeof types.AppTaskFieldsFragmentDoc,
+    "\n  fragment PendingCommandFields on Command {\n    id\n    command\n    target\n    createdAt\n  }\n": typeof types.PendingCommandFieldsFragmentDoc,
     "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n": typeof types.StartDiagnosticTaskDocument,
-    "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n": typeof types.AppsDocument,
+    "\n  mutation InstallApp($input: InstallAppInput!) {\n    installApp(input: $input) {\n      ...AppTaskFields\n    }\n  }\n": typeof types.InstallAppDocument,
+    "\n  fragment AppRowFields on App {\n    id\n    location\n    image\n    installationState\n    runState\n    cpuQuota\n    memoryLimit\n    notes\n    error {\n      code\n      message\n    }\n    tasks(first: 20, where: { stateIn: [pending, waiting, running] }) @include(if: $admin) {\n      edges {\n        node {\n          ...AppTaskFields\n        }\n      }\n    }\n  }\n": typeof types.AppRowFieldsFragmentDoc,
+    "\n  query Apps($first: Int!, $admin: Boolean!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          ...AppRowFields\n        }\n      }\n    }\n    commands(first: 500, where: { isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n": typeof types.AppsDocument,
+    "\n  query AppRow($id: ID!, $target: String!, $admin: Boolean!) {\n    node(id: $id) {\n      ... on App {\n        ...AppRowFields\n      }\n    }\n    commands(first: 100, where: { target: $target, isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n": typeof types.AppRowDocument,
+    "\n  subscription AppTasksChanged {\n    tasksChanged {\n      ...AppTaskFields\n    }\n  }\n": typeof types.AppTasksChangedDocument,
+    "\n  subscription AppTaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": typeof types.AppTaskUpdatedDocument,
+    "\n  mutation StartApp($id: ID!) {\n    startApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": typeof types.StartAppDocument,
+    "\n  mutation StopApp($id: ID!) {\n    stopApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": typeof types.StopAppDocument,
+    "\n  mutation RestartApp($id: ID!) {\n    restartApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": typeof types.RestartAppDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": typeof types.LoginDocument,
     "\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n": typeof types.TaskDocument,
     "\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n": typeof types.TaskUpdatedDocument,
@@ -31,8 +41,18 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
+    "\n  fragment AppTaskFields on Task {\n    id\n    type\n    state\n    createdAt\n    updatedAt\n    app {\n      id\n    }\n  }\n": types.AppTaskFieldsFragmentDoc,
+    "\n  fragment PendingCommandFields on Command {\n    id\n    command\n    target\n    createdAt\n  }\n": types.PendingCommandFieldsFragmentDoc,
     "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n": types.StartDiagnosticTaskDocument,
-    "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n": types.AppsDocument,
+    "\n  mutation InstallApp($input: InstallAppInput!) {\n    installApp(input: $input) {\n      ...AppTaskFields\n    }\n  }\n": types.InstallAppDocument,
+    "\n  fragment AppRowFields on App {\n    id\n    location\n    image\n    installationState\n    runState\n    cpuQuota\n    memoryLimit\n    notes\n    error {\n      code\n      message\n    }\n    tasks(first: 20, where: { stateIn: [pending, waiting, running] }) @include(if: $admin) {\n      edges {\n        node {\n          ...AppTaskFields\n        }\n      }\n    }\n  }\n": types.AppRowFieldsFragmentDoc,
+    "\n  query Apps($first: Int!, $admin: Boolean!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          ...AppRowFields\n        }\n      }\n    }\n    commands(first: 500, where: { isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n": types.AppsDocument,
+    "\n  query AppRow($id: ID!, $target: String!, $admin: Boolean!) {\n    node(id: $id) {\n      ... on App {\n        ...AppRowFields\n      }\n    }\n    commands(first: 100, where: { target: $target, isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n": types.AppRowDocument,
+    "\n  subscription AppTasksChanged {\n    tasksChanged {\n      ...AppTaskFields\n    }\n  }\n": types.AppTasksChangedDocument,
+    "\n  subscription AppTaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": types.AppTaskUpdatedDocument,
+    "\n  mutation StartApp($id: ID!) {\n    startApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": types.StartAppDocument,
+    "\n  mutation StopApp($id: ID!) {\n    stopApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": types.StopAppDocument,
+    "\n  mutation RestartApp($id: ID!) {\n    restartApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n": types.RestartAppDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        role\n      }\n    }\n  }\n": types.LoginDocument,
     "\n  query Task($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n    }\n  }\n": types.TaskDocument,
     "\n  subscription TaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...TaskFields\n    }\n  }\n": types.TaskUpdatedDocument,
@@ -67,11 +87,51 @@ export function graphql(source: "\n  mutation Logout {\n    logout\n  }\n"): (ty
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  fragment AppTaskFields on Task {\n    id\n    type\n    state\n    createdAt\n    updatedAt\n    app {\n      id\n    }\n  }\n"): (typeof documents)["\n  fragment AppTaskFields on Task {\n    id\n    type\n    state\n    createdAt\n    updatedAt\n    app {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment PendingCommandFields on Command {\n    id\n    command\n    target\n    createdAt\n  }\n"): (typeof documents)["\n  fragment PendingCommandFields on Command {\n    id\n    command\n    target\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation StartDiagnosticTask($input: DiagnosticTaskInput!) {\n    startDiagnosticTask(input: $input) {\n      ...TaskFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Apps($first: Int!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          id\n          location\n          image\n          installationState\n          runState\n          cpuQuota\n          memoryLimit\n          notes\n        }\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation InstallApp($input: InstallAppInput!) {\n    installApp(input: $input) {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation InstallApp($input: InstallAppInput!) {\n    installApp(input: $input) {\n      ...AppTaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AppRowFields on App {\n    id\n    location\n    image\n    installationState\n    runState\n    cpuQuota\n    memoryLimit\n    notes\n    error {\n      code\n      message\n    }\n    tasks(first: 20, where: { stateIn: [pending, waiting, running] }) @include(if: $admin) {\n      edges {\n        node {\n          ...AppTaskFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  fragment AppRowFields on App {\n    id\n    location\n    image\n    installationState\n    runState\n    cpuQuota\n    memoryLimit\n    notes\n    error {\n      code\n      message\n    }\n    tasks(first: 20, where: { stateIn: [pending, waiting, running] }) @include(if: $admin) {\n      edges {\n        node {\n          ...AppTaskFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Apps($first: Int!, $admin: Boolean!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          ...AppRowFields\n        }\n      }\n    }\n    commands(first: 500, where: { isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Apps($first: Int!, $admin: Boolean!) {\n    apps(first: $first) {\n      totalCount\n      edges {\n        node {\n          ...AppRowFields\n        }\n      }\n    }\n    commands(first: 500, where: { isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AppRow($id: ID!, $target: String!, $admin: Boolean!) {\n    node(id: $id) {\n      ... on App {\n        ...AppRowFields\n      }\n    }\n    commands(first: 100, where: { target: $target, isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AppRow($id: ID!, $target: String!, $admin: Boolean!) {\n    node(id: $id) {\n      ... on App {\n        ...AppRowFields\n      }\n    }\n    commands(first: 100, where: { target: $target, isConsumed: false }) @include(if: $admin) {\n      edges {\n        node {\n          ...PendingCommandFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AppTasksChanged {\n    tasksChanged {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription AppTasksChanged {\n    tasksChanged {\n      ...AppTaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AppTaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription AppTaskUpdated($id: ID!) {\n    taskUpdated(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartApp($id: ID!) {\n    startApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation StartApp($id: ID!) {\n    startApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StopApp($id: ID!) {\n    stopApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation StopApp($id: ID!) {\n    stopApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestartApp($id: ID!) {\n    restartApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation RestartApp($id: ID!) {\n    restartApp(id: $id) {\n      ...AppTaskFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
