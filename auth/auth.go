@@ -177,6 +177,39 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	return &Session{Secret: secret, User: u, ExpiresAt: exp}, nil
 }
 
+// ChangePassword sets a new password for p's user after checking the
+// current one. The user's other sessions end; API tokens stay.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
+	if p == nil {
+		return fault.Unauthenticated("log in first")
+	}
+	u, err := s.db(ctx).User.Get(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
+		return &fault.Error{Code: fault.CodeInvalidCredentials, Field: "currentPassword", Message: "the current password is wrong"}
+	}
+	if err := ValidatePassword("newPassword", next); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(next), s.cost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	if err := s.db(ctx).User.UpdateOne(u).SetPasswordHash(string(hash)).Exec(ctx); err != nil {
+		return fmt.Errorf("store password of %s: %w", u.Username, err)
+	}
+	sessions := s.db(ctx).APIToken.Delete().Where(apitoken.HasOwnerWith(user.ID(u.ID)), apitoken.KindEQ(apitoken.KindSession))
+	if p.Token != nil {
+		sessions.Where(apitoken.IDNEQ(p.Token.ID))
+	}
+	if _, err := sessions.Exec(ctx); err != nil {
+		return fmt.Errorf("end other sessions of %s: %w", u.Username, err)
+	}
+	return nil
+}
+
 // Logout ends the session the principal authenticated with.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	if p == nil || p.Token == nil {

@@ -72,6 +72,14 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.Creat
 	return &model.CreateAPITokenPayload{Token: secret, APIToken: tok}, nil
 }
 
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error) {
+	if err := r.Auth.ChangePassword(ctx, auth.FromContext(ctx), currentPassword, newPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 	p, err := auth.Require(ctx, schematype.RoleUser)

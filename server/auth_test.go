@@ -174,3 +174,38 @@ func hasCode(err error, code string) bool {
 	errs, ok := err.(servertest.Errors)
 	return ok && slices.Contains(errs.Codes(), code)
 }
+
+func TestChangePassword(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, db *storage.DB) {
+		env := servertest.Start(t, db)
+		alice := env.AddUser(t, "alice", schematype.RoleUser)
+		other := env.Anonymous()
+		var login struct{ Login struct{ Token string } }
+		other.MustDo(t, `mutation { login(username: "alice", password: "correct horse battery") { token } }`, nil, &login)
+		other.Token = login.Login.Token
+		ctx := context.Background()
+		const change = `mutation($cur: String!, $new: String!) { changePassword(currentPassword: $cur, newPassword: $new) }`
+		tests := []struct {
+			name, cur, new, code, field string
+		}{
+			{"wrong current", "nope", "a new password", "INVALID_CREDENTIALS", "currentPassword"},
+			{"too short", "correct horse battery", "short", "BAD_USER_INPUT", "newPassword"},
+		}
+		for _, tt := range tests {
+			err := alice.Do(ctx, change, map[string]any{"cur": tt.cur, "new": tt.new}, nil)
+			errs, ok := err.(servertest.Errors)
+			if !ok || errs[0].Code() != tt.code || errs[0].Field() != tt.field {
+				t.Fatalf("%s: %v, want %s on %s", tt.name, err, tt.code, tt.field)
+			}
+		}
+		alice.MustDo(t, change, map[string]any{"cur": "correct horse battery", "new": "a new password"}, nil)
+		alice.MustDo(t, `{ me { username } }`, nil, nil) // this session goes on
+		if err := other.Do(ctx, `{ me { username } }`, nil, nil); !hasCode(err, "UNAUTHENTICATED") {
+			t.Fatalf("the other session after a password change: %v", err)
+		}
+		if err := env.Anonymous().Do(ctx, `mutation { login(username: "alice", password: "correct horse battery") { token } }`, nil, nil); !hasCode(err, "INVALID_CREDENTIALS") {
+			t.Fatalf("the old password still works: %v", err)
+		}
+		env.Anonymous().MustDo(t, `mutation { login(username: "alice", password: "a new password") { token } }`, nil, nil)
+	})
+}
