@@ -2,11 +2,11 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"berth/command"
@@ -114,12 +114,8 @@ func (h *handlers) spec(ctx context.Context, a *ent.App) (docker.Spec, error) {
 
 // hostLabel is the first label of a location: a container's host name.
 func hostLabel(loc string) string {
-	for i, c := range loc {
-		if c == '.' {
-			return loc[:i]
-		}
-	}
-	return loc
+	label, _, _ := strings.Cut(loc, ".")
+	return label
 }
 
 // op runs one step of an app operation; a failure is recorded on the app
@@ -475,16 +471,14 @@ func (h *handlers) exec(ctx context.Context, run *task.Run) (map[string]any, err
 	return map[string]any{"execRun": id, "exitCode": res.ExitCode}, err
 }
 
-// decode reads a JSON-decoded task argument into T.
+// decode reads the task argument key into T; false when it is absent or
+// does not fit.
 func decode[T any](args map[string]any, key string) (T, bool) {
-	var v T
 	raw, ok := args[key]
 	if !ok {
-		return v, false
+		var zero T
+		return zero, false
 	}
-	b, err := json.Marshal(raw)
-	if err != nil || json.Unmarshal(b, &v) != nil {
-		return v, false
-	}
-	return v, true
+	v, err := task.DecodeArgs[T](raw)
+	return v, err == nil
 }

@@ -2,8 +2,6 @@ package task
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"time"
 )
@@ -20,7 +18,7 @@ type DiagnosticArgs struct {
 
 // Diagnostic is the handler of diagnostic tasks.
 func Diagnostic(ctx context.Context, run *Run) (map[string]any, error) {
-	a, err := decodeArgs[DiagnosticArgs](run.Task.Args)
+	a, err := DecodeArgs[DiagnosticArgs](run.Task.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -47,17 +45,4 @@ func Diagnostic(ctx context.Context, run *Run) (map[string]any, error) {
 		return nil, failure(CodeFailed, "failed on purpose after %d steps", a.Steps)
 	}
 	return map[string]any{"steps": a.Steps, "millis": time.Since(start).Milliseconds()}, nil
-}
-
-// decodeArgs reads a task's args (stored as JSON) into T.
-func decodeArgs[T any](args map[string]any) (T, error) {
-	var v T
-	b, err := json.Marshal(args)
-	if err == nil {
-		err = json.Unmarshal(b, &v)
-	}
-	if err != nil {
-		return v, fmt.Errorf("task arguments: %w", err)
-	}
-	return v, nil
 }

@@ -79,24 +79,15 @@ func (f *Feed) hook(next ent.Mutator) ent.Mutator {
 				f.Publish(t)
 			}
 		}
-		if tx, err := m.Tx(); err == nil {
+		tx, err := m.Tx()
+		if err == nil {
 			// Entities written in a transaction keep its client; detach
 			// them before they outlive it.
 			for i, t := range written {
 				written[i] = detach(t)
 			}
-			tx.OnCommit(func(next ent.Committer) ent.Committer {
-				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-					err := next.Commit(ctx, tx)
-					if err == nil {
-						publish()
-					}
-					return err
-				})
-			})
-		} else {
-			publish()
 		}
+		afterCommit(tx, publish)
 		return v, nil
 	})
 }

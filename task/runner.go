@@ -172,11 +172,11 @@ func (r *Runner) dispatch(ctx context.Context) error {
 		var behind *ent.Task
 		var on string
 		for _, k := range t.LockKeys {
-			if h, ok := firstHolder[k]; ok && behind == nil {
-				behind, on = h, k
-			}
-			if _, ok := firstHolder[k]; !ok {
+			switch h, ok := firstHolder[k]; {
+			case !ok:
 				firstHolder[k] = t
+			case behind == nil:
+				behind, on = h, k
 			}
 		}
 		if t.State != enttask.StatePending || t.Host != "" {

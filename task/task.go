@@ -8,6 +8,7 @@ package task
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,9 +82,6 @@ func AppKey(app gid.ID) string { return "app:" + app.String() }
 // TypeKey is the lock key of a task type that runs one at a time.
 func TypeKey(t enttask.Type) string { return "type:" + string(t) }
 
-// UpdateKey is held only for the step of an update that switches versions.
-const UpdateKey = "update"
-
 // Keys returns the sorted lock keys a task of spec holds.
 func (s Spec) Keys() []string {
 	keys := slices.Clone(s.LockKeys)
@@ -97,8 +95,8 @@ func (s Spec) Keys() []string {
 	return slices.Compact(keys)
 }
 
-// Service creates and cancels tasks. Creation takes part in the transaction
-// of ctx (a GraphQL mutation); the runner is woken once it commits.
+// Service creates tasks. Creation takes part in the transaction of ctx (a
+// GraphQL mutation); the runner is woken once it commits.
 type Service struct {
 	client *ent.Client
 	now    func() time.Time
@@ -162,20 +160,38 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*ent.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s task: %w", spec.Type, err)
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnCommit(func(next ent.Committer) ent.Committer {
-			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Commit(ctx, tx)
-				if err == nil {
-					s.wake()
-				}
-				return err
-			})
-		})
-	} else {
-		s.wake()
-	}
+	afterCommit(ent.TxFromContext(ctx), s.wake)
 	return t, nil
+}
+
+// afterCommit runs fn once tx commits, or at once when there is no tx.
+func afterCommit(tx *ent.Tx, fn func()) {
+	if tx == nil {
+		fn()
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				fn()
+			}
+			return err
+		})
+	})
+}
+
+// DecodeArgs reads a task argument, stored as JSON, into T.
+func DecodeArgs[T any](v any) (T, error) {
+	var out T
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		return out, fmt.Errorf("task arguments: %w", err)
+	}
+	return out, nil
 }
 
 // Terminal reports whether a task in state st is finished.
