@@ -118,6 +118,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("task log directory: %w", err)
 	}
 	if err := r.Reconcile(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it got going: nothing to report
+		}
 		return err
 	}
 	spawnCtx, stopSpawner := context.WithCancel(context.WithoutCancel(ctx))
